@@ -1,0 +1,191 @@
+"""The ``poselift`` command: one entry point, one subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import PoseliftError
+
+
+def _arc(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"architecture must be comma-separated integers, got {text!r}") from None
+
+
+def _add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+    d = (lambda v: v) if defaults else (lambda v: None)
+    p.add_argument("-arc", "--architecture", type=_arc, default=d([3, 3, 3]), help="filter widths, e.g. 3,3,3")
+    p.add_argument("-ch", "--channels", type=int, default=d(1024))
+    p.add_argument("-drop", "--dropout", type=float, default=d(0.25))
+    p.add_argument("--causal", action="store_true", default=d(False))
+    p.add_argument("--dense", action="store_true", default=d(False), help="dense convolutions (ablation)")
+    p.add_argument("--joints-in", type=int, default=d(17))
+    p.add_argument("--joints-out", type=int, default=d(17))
+
+
+def _model_overrides(a) -> dict:
+    m = {
+        "filter_widths": a.architecture, "channels": a.channels, "dropout": a.dropout,
+        "joints_in": a.joints_in, "joints_out": a.joints_out,
+    }
+    out = {k: v for k, v in m.items() if v is not None}
+    if a.causal:
+        out["causal"] = True
+    if a.dense:
+        out["dense"] = True
+    return out
+
+
+def cmd_model_info(a) -> int:
+    from .models.temporal import ModelConfig, model_info
+
+    cfg = ModelConfig(**_model_overrides(a))
+    print(json.dumps(model_info(cfg)))
+    return 0
+
+
+TRAIN_FLAGS = {
+    # flag dest -> TrainConfig field
+    "data": "data", "train_dir": "train_dir", "calibration": "calibration", "checkpoint_dir": "checkpoint_dir",
+    "epochs": "epochs", "samples": "samples", "batch_size": "batch_size", "learning_rate": "lr",
+    "lr_decay": "lr_decay", "stride": "stride", "frame_stride": "frame_stride", "downsample": "downsample",
+    "random_cameras": "random_cameras", "seed": "seed", "threads": "threads",
+    "checkpoint_every": "checkpoint_every",
+}
+
+
+def cmd_train(a) -> int:
+    from .config import TrainConfig, load_toml, merge
+    from .train.supervised import Trainer
+
+    base = load_toml(a.config) if a.config else {}
+    over = {field: getattr(a, dest) for dest, field in TRAIN_FLAGS.items() if getattr(a, dest) is not None}
+    if a.no_flip:
+        over["flip"] = False
+    model_over = _model_overrides(a)
+    if model_over:
+        over["model"] = model_over
+    cfg = TrainConfig.from_dict(merge(base, over))
+    cfg.validate()
+    ckdir = Path(cfg.checkpoint_dir)
+    if (ckdir / "last.safetensors").exists() and not a.resume and not a.overwrite:
+        raise PoseliftError("holds a training run already (use --resume to continue it or --overwrite to restart)", ckdir)
+    trainer = Trainer(cfg, progress=not a.quiet)
+    if a.resume and trainer.resume():
+        print(f"resuming at epoch {trainer.state.epoch + 1}, batch {trainer.state.batch}, "
+              f"{trainer.state.drawn:,} clips drawn", file=sys.stderr)
+    print(f"training on {trainer.sampler.num_frames:,} frames in {len(trainer.data)} sequences; "
+          f"{len(trainer.sampler):,} clips per epoch; budget {trainer.total:,} clips "
+          f"({trainer.n_epochs} epoch(s) planned)", file=sys.stderr)
+    ckdir.mkdir(parents=True, exist_ok=True)
+    (ckdir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    state = trainer.train()
+    last = state.history[-1] if state.history else {}
+    print(json.dumps({"checkpoint": str(ckdir / "model.safetensors"), "clips": state.drawn,
+                      "final_loss_mm": last.get("loss_mm")}))
+    return 0
+
+
+def cmd_evaluate(a) -> int:
+    from .data.formats import save_json
+    from .evaluate import evaluate_checkpoint, format_table
+
+    if a.json and Path(a.json).exists() and not a.overwrite:
+        raise PoseliftError("exists already (use --overwrite to replace it)", a.json)
+    res = evaluate_checkpoint(a.checkpoint, a.bench, a.input, flip_test=not a.no_test_flip,
+                              progress=not a.quiet, threads=a.threads)
+    print(format_table(res, "per_subject", title=f"{a.checkpoint} on {a.bench}, input {a.input} (mm)"))
+    if a.by_description:
+        print()
+        print(format_table(res, "per_description", title="per clip description (mm)"))
+    if a.json:
+        save_json(a.json, res)
+        print(f"wrote {a.json}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(a) -> int:
+    from .demo import run_demo
+
+    out = run_demo(a.out, overwrite=a.overwrite)
+    for k, v in out.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="poselift", description="3D human pose estimation in video")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("model-info", help="parameters, receptive field and FLOPs of an architecture")
+    _add_model_args(s)
+    s.set_defaults(func=cmd_model_info)
+
+    s = sub.add_parser("train", help="train a lifter")
+    s.add_argument("--config", help="TOML file of settings (flags override it)")
+    s.add_argument("--data", choices=["cmu"], default=None)
+    s.add_argument("--train-dir", default=None, help="folder of cmu_*.npz training files")
+    s.add_argument("--calibration", default=None, help="cameras JSON (default: bundled Human3.6M)")
+    s.add_argument("--checkpoint-dir", "-c", default=None)
+    s.add_argument("-e", "--epochs", type=int, default=None)
+    s.add_argument("--samples", type=int, default=None, help="budget in training clips drawn")
+    s.add_argument("-b", "--batch-size", type=int, default=None)
+    s.add_argument("-lr", "--learning-rate", type=float, default=None)
+    s.add_argument("-lrd", "--lr-decay", type=float, default=None)
+    s.add_argument("-s", "--stride", type=int, default=None, help="frames predicted per training clip")
+    s.add_argument("--frame-stride", type=int, default=None, help="use every n-th frame as a target")
+    s.add_argument("--downsample", type=int, default=None, help="temporal subsampling factor")
+    s.add_argument("--random-cameras", type=int, default=None, help="random virtual cameras per clip")
+    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--checkpoint-every", type=int, default=None, help="steps between mid-epoch checkpoints")
+    s.add_argument("--no-flip", action="store_true", help="no flip augmentation")
+    s.add_argument("--resume", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="restart a run in a used checkpoint folder")
+    s.add_argument("-q", "--quiet", action="store_true")
+    _add_model_args(s, defaults=False)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="evaluate a checkpoint on benchmark files")
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--bench", required=True, help="folder of bench_*.npz files")
+    s.add_argument("--input", choices=["gt", "det"], default="gt")
+    s.add_argument("--json", help="write the full result here")
+    s.add_argument("--no-test-flip", action="store_true")
+    s.add_argument("--by-description", action="store_true", help="also print the per-description table")
+    s.add_argument("--threads", type=int, default=0)
+    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("demo", help="lift the bundled 2D sequence and write 3D results and a plot")
+    s.add_argument("--out", default="poselift-demo")
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    try:
+        return a.func(a)
+    except PoseliftError as e:
+        if a.debug:
+            raise
+        print(f"poselift: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("poselift: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

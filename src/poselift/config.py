@@ -1,0 +1,93 @@
+"""One config system: typed dataclasses, read from TOML, overridden on the command line.
+
+A TOML file mirrors the dataclass: top-level keys are :class:`TrainConfig` fields and a
+``[model]`` table holds :class:`~poselift.models.temporal.ModelConfig` fields. Command-line
+flags that the user actually gave override the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import PoseliftError
+from .models.temporal import ModelConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass
+class TrainConfig:
+    """Supervised training (the published recipe by default)."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: str = "cmu"
+    train_dir: str = ""
+    calibration: str = ""  # cameras JSON; empty = the bundled Human3.6M calibration
+    checkpoint_dir: str = "runs/train"
+    epochs: int = 0  # 0 = derive from samples
+    samples: int = 0  # budget in training clips drawn (flipped copies included)
+    batch_size: int = 1024
+    lr: float = 1e-3
+    lr_decay: float = 0.95
+    bn_momentum_start: float = 0.1
+    bn_momentum_end: float = 0.001
+    flip: bool = True
+    stride: int = 1  # frames predicted per training clip (1 = strided twin)
+    frame_stride: int = 1  # keep every n-th target frame
+    downsample: int = 1  # temporal subsampling of the sequences
+    random_cameras: int = 0  # random virtual cameras per clip, besides the rig
+    seed: int = 1234
+    threads: int = 0  # torch threads; 0 = torch's default
+    checkpoint_every: int = 200  # mid-epoch checkpoint every N steps (0 = at epoch ends only)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        model = ModelConfig.from_dict(d.pop("model", {}) or {})
+        unknown = [k for k in d if k not in cls.__dataclass_fields__]
+        if unknown:
+            raise PoseliftError(f"unknown config key(s): {', '.join(unknown)}")
+        return cls(model=model, **d)
+
+    def validate(self) -> None:
+        if self.epochs <= 0 and self.samples <= 0:
+            raise PoseliftError("give a training budget: --epochs N or --samples N")
+        if self.batch_size < 1 or self.stride < 1 or self.frame_stride < 1 or self.downsample < 1:
+            raise PoseliftError("batch size, stride, frame stride and downsample must be >= 1")
+        if not (0 < self.bn_momentum_end <= self.bn_momentum_start <= 1):
+            raise PoseliftError("BN momentum must satisfy 0 < end <= start <= 1")
+
+
+def load_toml(path) -> dict:
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise PoseliftError("config file not found", path) from None
+    except tomllib.TOMLDecodeError as e:
+        raise PoseliftError(f"not valid TOML ({e})", path) from None
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    """Recursive dict merge; values of ``overrides`` win."""
+    out = dict(base)
+    for k, v in overrides.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def field_names(cls) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}

@@ -1,0 +1,107 @@
+"""Safe readers and atomic writers for the project's file formats (no pickle, ever)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PoseliftError
+
+
+def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` without unpickling; every array is loaded eagerly.
+
+    Raises :class:`PoseliftError` naming the file for a missing, unreadable, pickled or
+    incomplete file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise PoseliftError("file not found", path)
+    if path.is_dir():
+        raise PoseliftError("is a folder, expected an .npz file", path)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as e:
+        raise PoseliftError(f"cannot read ({e.strerror})", path) from None
+    if magic[:1] == b"\x80":
+        raise PoseliftError(
+            "holds pickled Python objects, which are not loaded by default (legacy files need --allow-pickle)", path
+        )
+    if magic[:4] != b"PK\x03\x04" and magic != b"\x93NUMPY":
+        raise PoseliftError("not an .npz file (no zip archive header)", path)
+    try:
+        f = np.load(path, allow_pickle=False)
+        if isinstance(f, np.ndarray):
+            raise PoseliftError("holds a single array (.npy), expected an .npz archive", path)
+        with f:
+            out = {k: f[k] for k in f.files}
+    except PoseliftError:
+        raise
+    except ValueError as e:
+        if "pickle" in str(e).lower():
+            raise PoseliftError(
+                "holds pickled Python objects, which are not loaded by default (legacy files need --allow-pickle)",
+                path,
+            ) from None
+        raise PoseliftError(f"not a valid .npz file ({e})", path) from None
+    except Exception as e:  # damaged files fail in many ways: BadZipFile, zlib.error, EOFError, TokenError, ...
+        raise PoseliftError(f"not a valid .npz file ({e.__class__.__name__}: {e})", path) from None
+    missing = [k for k in required if k not in out]
+    if missing:
+        raise PoseliftError(f"missing key(s) {', '.join(missing)} (has {', '.join(sorted(out)) or 'none'})", path)
+    return out
+
+
+@contextmanager
+def atomic_path(path, overwrite: bool = True):
+    """Yield a temporary path next to ``path``; on success it is renamed onto ``path``.
+
+    With ``overwrite=False`` an existing ``path`` is refused before anything is written.
+    """
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise PoseliftError("exists already (use --overwrite to replace it)", path)
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise PoseliftError(f"cannot write here ({e.strerror})", parent) from None
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_npz(path, arrays: dict, overwrite: bool = True) -> None:
+    """Write arrays to ``path`` atomically (compressed)."""
+    with atomic_path(path, overwrite) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+
+def save_json(path, obj, overwrite: bool = True) -> None:
+    with atomic_path(path, overwrite) as tmp:
+        Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def load_json(path):
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PoseliftError("file not found", path) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PoseliftError(f"not valid JSON ({e})", path) from None

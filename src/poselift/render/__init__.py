@@ -1,0 +1,1 @@
+"""Renders: plots, videos, interactive views, exports."""

@@ -1,0 +1,163 @@
+"""Joint layouts: names, parent tree, left/right symmetry.
+
+A :class:`Skeleton` is an immutable description of a joint layout. The standard ones
+(``h36m17``, ``humaneva15``, ``coco17``) are registered; declare another with
+:func:`register_skeleton` or by constructing :class:`Skeleton` directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import PoseliftError
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    name: str
+    joint_names: tuple[str, ...]
+    parents: tuple[int, ...]
+    joints_left: tuple[int, ...]
+    joints_right: tuple[int, ...]
+    _flip: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        n = len(self.joint_names)
+        if len(self.parents) != n:
+            raise PoseliftError(f"skeleton {self.name!r}: {n} joint names but {len(self.parents)} parents")
+        for j, p in enumerate(self.parents):
+            if p != -1 and not (0 <= p < n) or p == j:
+                raise PoseliftError(f"skeleton {self.name!r}: joint {j} has invalid parent {p}")
+        if len(self.joints_left) != len(self.joints_right):
+            raise PoseliftError(f"skeleton {self.name!r}: left and right joint lists differ in length")
+        sided = list(self.joints_left) + list(self.joints_right)
+        if any(not (0 <= j < n) for j in sided) or len(set(sided)) != len(sided):
+            raise PoseliftError(f"skeleton {self.name!r}: left/right joints must be distinct indices in [0, {n})")
+        for j in range(n):  # every joint must reach a root: no cycles in the parent tree
+            seen, k = set(), j
+            while k != -1:
+                if k in seen:
+                    raise PoseliftError(f"skeleton {self.name!r}: parents of joint {j} form a cycle")
+                seen.add(k)
+                k = self.parents[k]
+        flip = list(range(n))
+        for left, right in zip(self.joints_left, self.joints_right):
+            flip[left], flip[right] = right, left
+        object.__setattr__(self, "_flip", tuple(flip))
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    @property
+    def flip_permutation(self) -> tuple[int, ...]:
+        """Index array that swaps every left joint with its right counterpart."""
+        return self._flip
+
+    @property
+    def bones(self) -> tuple[tuple[int, int], ...]:
+        """(child, parent) pairs, one per non-root joint, in joint order."""
+        return tuple((j, p) for j, p in enumerate(self.parents) if p >= 0)
+
+    def children(self, joint: int) -> list[int]:
+        return [j for j, p in enumerate(self.parents) if p == joint]
+
+    def index(self, name: str) -> int:
+        try:
+            return self.joint_names.index(name)
+        except ValueError:
+            raise PoseliftError(f"skeleton {self.name!r} has no joint {name!r}") from None
+
+    def bone_lengths(self, positions):
+        """Lengths of the bones of ``positions`` (..., J, D) → (..., J-1), numpy or torch."""
+        child = [c for c, _ in self.bones]
+        parent = [p for _, p in self.bones]
+        diff = positions[..., child, :] - positions[..., parent, :]
+        if isinstance(diff, np.ndarray):
+            return np.linalg.norm(diff, axis=-1)
+        return diff.norm(dim=-1)
+
+
+H36M17 = Skeleton(
+    name="h36m17",
+    joint_names=(
+        "pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "spine",
+        "thorax", "neck_nose", "head", "l_shoulder", "l_elbow", "l_wrist",
+        "r_shoulder", "r_elbow", "r_wrist",
+    ),
+    parents=(-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15),
+    joints_left=(4, 5, 6, 11, 12, 13),
+    joints_right=(1, 2, 3, 14, 15, 16),
+)
+
+HUMANEVA15 = Skeleton(
+    name="humaneva15",
+    joint_names=(
+        "pelvis", "thorax", "l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow",
+        "r_wrist", "l_hip", "l_knee", "l_ankle", "r_hip", "r_knee", "r_ankle", "head",
+    ),
+    parents=(-1, 0, 1, 2, 3, 1, 5, 6, 0, 8, 9, 0, 11, 12, 1),
+    joints_left=(2, 3, 4, 8, 9, 10),
+    joints_right=(5, 6, 7, 11, 12, 13),
+)
+
+COCO17 = Skeleton(
+    name="coco17",
+    joint_names=(
+        "nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow",
+        "r_elbow", "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle",
+        "r_ankle",
+    ),
+    # A drawing tree rooted at the nose; COCO itself defines only limb pairs.
+    parents=(-1, 0, 0, 1, 2, 0, 0, 5, 6, 7, 8, 5, 6, 11, 12, 13, 14),
+    joints_left=(1, 3, 5, 7, 9, 11, 13, 15),
+    joints_right=(2, 4, 6, 8, 10, 12, 14, 16),
+)
+
+_REGISTRY: dict[str, Skeleton] = {}
+
+
+def register_skeleton(skeleton: Skeleton) -> Skeleton:
+    """Make ``skeleton`` available by name through :func:`get_skeleton`."""
+    _REGISTRY[skeleton.name] = skeleton
+    return skeleton
+
+
+for _s in (H36M17, HUMANEVA15, COCO17):
+    register_skeleton(_s)
+
+
+def get_skeleton(name: str) -> Skeleton:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise PoseliftError(f"unknown skeleton {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def skeleton_for_joints(num_joints: int) -> Skeleton:
+    """The registered skeleton with ``num_joints`` joints (Human3.6M-17 preferred for 17)."""
+    if num_joints == 17:
+        return H36M17
+    for s in _REGISTRY.values():
+        if s.num_joints == num_joints:
+            return s
+    raise PoseliftError(f"no registered skeleton has {num_joints} joints")
+
+
+def flip_pose(positions, skeleton: Skeleton = H36M17):
+    """Mirror poses horizontally: negate x and swap left/right joints.
+
+    Works on numpy arrays and torch tensors of shape (..., J, D) with D >= 1 (x is
+    coordinate 0). Applying it twice gives the input back. For 2D coordinates this is a
+    mirror about x = 0, i.e. about the image centre once normalised to [-1, 1].
+    """
+    perm = list(skeleton.flip_permutation)
+    out = positions[..., perm, :]
+    if isinstance(out, np.ndarray):
+        out = out.copy()
+    else:
+        out = out.clone()
+    out[..., 0] = -out[..., 0]
+    return out

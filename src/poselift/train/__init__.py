@@ -1,0 +1,1 @@
+"""Training: supervised (and, later, semi-supervised and multi-view) loops and checkpoints."""

@@ -1,0 +1,115 @@
+"""Checkpoints: safetensors tensors + a JSON header, no pickle anywhere.
+
+One ``.safetensors`` file holds the model weights (``model.*``), optionally the optimiser
+state (``optim.*``) and the torch RNG state; its metadata holds the JSON of the config and
+training state, which is also written next to it as ``<name>.json`` for people to read.
+Files are written to a temporary name and renamed, so the last good checkpoint survives
+any interruption.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+
+from ..data.formats import atomic_path, save_json
+from ..errors import PoseliftError
+
+FORMAT = "poselift-checkpoint-v1"
+
+
+def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    sd = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for pid, st in sd["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"optim.{pid}.{k}"] = v.detach().contiguous()
+            else:
+                scalars[f"{pid}.{k}"] = v
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def save_checkpoint(path, model: torch.nn.Module, meta: dict, optimizer=None, half: bool = False) -> None:
+    """Write weights (+ optimiser and RNG state) and ``meta`` atomically to ``path``."""
+    path = Path(path)
+    tensors = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu().contiguous()
+        if half and v.is_floating_point():
+            v = v.half()
+        tensors[f"model.{k}"] = v
+    meta = dict(meta, format=FORMAT)
+    if optimizer is not None:
+        opt_t, opt_meta = _optimizer_tensors(optimizer)
+        tensors.update(opt_t)
+        meta["optimizer"] = opt_meta
+        tensors["rng.torch"] = torch.get_rng_state()
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"poselift": json.dumps(meta)})
+    side = {k: v for k, v in meta.items() if k != "optimizer"}
+    save_json(path.with_suffix(".json"), side)
+
+
+def read_meta(path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise PoseliftError("checkpoint not found", path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            md = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise PoseliftError(f"not a readable safetensors checkpoint ({e})", path) from None
+    if "poselift" not in md:
+        raise PoseliftError("safetensors file without poselift metadata (not a poselift checkpoint)", path)
+    try:
+        meta = json.loads(md["poselift"])
+    except json.JSONDecodeError as e:
+        raise PoseliftError(f"checkpoint metadata is not valid JSON ({e})", path) from None
+    if meta.get("format") != FORMAT:
+        raise PoseliftError(f"unknown checkpoint format {meta.get('format')!r}", path)
+    return meta
+
+
+def load_checkpoint(path, model: torch.nn.Module | None = None, optimizer=None) -> dict:
+    """Load ``path`` into ``model`` (and ``optimizer``, restoring the torch RNG); return meta."""
+    meta = read_meta(path)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise PoseliftError(f"not a readable safetensors checkpoint ({e})", path) from None
+    if model is not None:
+        sd = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+        ref = model.state_dict()
+        bad = [k for k in ref if k not in sd or sd[k].shape != ref[k].shape]
+        extra = [k for k in sd if k not in ref]
+        if bad or extra:
+            arch = meta.get("model", {})
+            raise PoseliftError(
+                f"weights do not fit this model (checkpoint architecture {arch.get('filter_widths')}, "
+                f"channels {arch.get('channels')}, joints {arch.get('joints_in')}->{arch.get('joints_out')}; "
+                f"{len(bad)} missing/mismatched, {len(extra)} unexpected tensors)",
+                path,
+            )
+        model.load_state_dict({k: v.to(ref[k].dtype) for k, v in sd.items()})
+    if optimizer is not None:
+        if "optimizer" not in meta:
+            raise PoseliftError("checkpoint holds no optimiser state (not a training checkpoint)", path)
+        om = meta["optimizer"]
+        state: dict = {}
+        for k, v in tensors.items():
+            if k.startswith("optim."):
+                _, pid, name = k.split(".", 2)
+                state.setdefault(int(pid), {})[name] = v
+        for k, v in om["scalars"].items():
+            pid, name = k.split(".", 1)
+            state.setdefault(int(pid), {})[name] = v
+        optimizer.load_state_dict({"state": state, "param_groups": om["param_groups"]})
+        if "rng.torch" in tensors:
+            torch.set_rng_state(tensors["rng.torch"])
+    return meta

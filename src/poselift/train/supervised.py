@@ -1,0 +1,203 @@
+"""Supervised training of the temporal lifter with the published recipe.
+
+Amsgrad, lr 0.001 decayed x0.95 after each epoch, batch 1024 clips, BN momentum from 0.1
+decaying exponentially towards 0.001 over the planned epochs, flip augmentation, one
+predicted frame per clip through the strided twin. The budget is epochs or clips drawn.
+Everything random derives from ``seed``: the clip order of epoch ``e`` from (seed, e), and
+dropout from the torch RNG stored in each checkpoint, so ``resume`` continues exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..config import TrainConfig
+from ..data.dataset import SequenceSet, build_cmu_training_set
+from ..data.windows import ClipSampler
+from ..errors import PoseliftError
+from ..metrics import mpjpe
+from ..models.temporal import build_model, causal_shift, receptive_field
+from .checkpoint import load_checkpoint, save_checkpoint
+
+LAST = "last.safetensors"  # full training state
+MODEL = "model.safetensors"  # weights + config, for evaluation and inference
+
+
+def planned_epochs(cfg: TrainConfig, epoch_size: int) -> int:
+    if cfg.epochs > 0:
+        return cfg.epochs
+    return max(1, math.ceil(cfg.samples / epoch_size))
+
+
+def budget(cfg: TrainConfig, epoch_size: int) -> int:
+    """Total clips to draw."""
+    if cfg.samples > 0:
+        return cfg.samples
+    return cfg.epochs * epoch_size
+
+
+def bn_momentum(cfg: TrainConfig, epoch: int, n_epochs: int) -> float:
+    ratio = cfg.bn_momentum_start / cfg.bn_momentum_end
+    return cfg.bn_momentum_start * math.exp(-epoch / n_epochs * math.log(ratio))
+
+
+def load_training_set(cfg: TrainConfig) -> SequenceSet:
+    if cfg.data != "cmu":
+        raise PoseliftError(f"dataset {cfg.data!r} is not supported yet (supported: cmu)")
+    if not cfg.train_dir:
+        raise PoseliftError("give the training data folder: --train-dir DIR")
+    return build_cmu_training_set(
+        cfg.train_dir,
+        calibration=cfg.calibration or None,
+        downsample=cfg.downsample,
+        random_cameras=cfg.random_cameras,
+        seed=cfg.seed,
+    )
+
+
+def make_sampler(cfg: TrainConfig, data: SequenceSet) -> ClipSampler:
+    rf = receptive_field(cfg.model.filter_widths)
+    return ClipSampler(
+        data.inputs_2d,
+        data.targets_3d,
+        receptive_field=rf,
+        causal_shift=causal_shift(cfg.model.filter_widths, cfg.model.causal),
+        chunk=cfg.stride,
+        flip=cfg.flip,
+        frame_stride=cfg.frame_stride,
+    )
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0  # current epoch (0-based)
+    batch: int = 0  # next batch within the epoch
+    drawn: int = 0  # clips drawn so far
+    lr: float = 0.0
+    finished: bool = False
+    history: list | None = None
+
+    def to_dict(self):
+        return dict(epoch=self.epoch, batch=self.batch, drawn=self.drawn, lr=self.lr,
+                    finished=self.finished, history=self.history or [])
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, data: SequenceSet | None = None, progress: bool = True):
+        cfg.validate()
+        self.cfg = cfg
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.data = data if data is not None else load_training_set(cfg)
+        self.sampler = make_sampler(cfg, self.data)
+        self.model = build_model(cfg.model, strided=cfg.stride == 1)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, amsgrad=True)
+        self.state = TrainState(lr=cfg.lr, history=[])
+        self.n_epochs = planned_epochs(cfg, len(self.sampler))
+        self.total = budget(cfg, len(self.sampler))
+        self.dir = Path(cfg.checkpoint_dir)
+        self.progress = progress
+
+    # ------------------------------------------------------------------ checkpoints
+    def _meta(self) -> dict:
+        return {
+            "kind": "temporal-lifter",
+            "model": self.cfg.model.to_dict(),
+            "train_config": self.cfg.to_dict(),
+            "state": self.state.to_dict(),
+            "skeleton_in": "h36m17" if self.cfg.model.joints_in == 17 else f"{self.cfg.model.joints_in}-joints",
+            "skeleton_out": "h36m17" if self.cfg.model.joints_out == 17 else f"{self.cfg.model.joints_out}-joints",
+            "epoch_size": len(self.sampler),
+            "planned_epochs": self.n_epochs,
+            "budget": self.total,
+        }
+
+    def save(self) -> None:
+        meta = self._meta()
+        save_checkpoint(self.dir / LAST, self.model, meta, optimizer=self.optimizer)
+        save_checkpoint(self.dir / MODEL, self.model, meta)
+
+    def resume(self) -> bool:
+        """Load ``last.safetensors`` from the checkpoint folder if there is one."""
+        path = self.dir / LAST
+        if not path.exists():
+            return False
+        meta = load_checkpoint(path, self.model, self.optimizer)
+        saved = meta.get("train_config", {})
+        mine = self.cfg.to_dict()
+        keys = ("model", "batch_size", "lr", "lr_decay", "seed", "flip", "stride", "frame_stride", "downsample",
+                "random_cameras", "epochs", "samples", "train_dir")
+        diff = [k for k in keys if saved.get(k) != mine.get(k)]
+        if diff:
+            raise PoseliftError(f"cannot resume: the run was started with other settings ({', '.join(diff)})", path)
+        st = meta["state"]
+        self.state = TrainState(st["epoch"], st["batch"], st["drawn"], st["lr"], st["finished"], st["history"])
+        return True
+
+    # ---------------------------------------------------------------------- training
+    def _set_epoch_hparams(self, epoch: int) -> None:
+        for g in self.optimizer.param_groups:
+            g["lr"] = self.state.lr
+        self.model.set_bn_momentum(bn_momentum(self.cfg, epoch, self.n_epochs))
+
+    def step(self, batch) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        pred = self.model(batch.inputs_2d)
+        loss = mpjpe(pred, batch.targets_3d)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def train(self, stop_after_steps: int | None = None) -> TrainState:
+        """Run until the budget is spent (or ``stop_after_steps`` steps, for tests)."""
+        cfg, st = self.cfg, self.state
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.model.train()
+        steps = 0
+        bar = tqdm(total=self.total, initial=st.drawn, unit="clip", disable=not self.progress,
+                   desc="train", dynamic_ncols=True, smoothing=0.05)
+        while not st.finished:
+            self._set_epoch_hparams(st.epoch)
+            loss_sum, n_sum, t0 = 0.0, 0, time.time()
+            for b, batch in self.sampler.iter_epoch(cfg.seed, st.epoch, cfg.batch_size, st.batch):
+                n = len(batch.index)
+                n = min(n, self.total - st.drawn)
+                if n <= 0:
+                    break
+                if n < len(batch.index):
+                    batch.inputs_2d, batch.targets_3d = batch.inputs_2d[:n], batch.targets_3d[:n]
+                    batch.index = batch.index[:n]
+                loss = self.step(batch)
+                loss_sum += loss * n
+                n_sum += n
+                st.drawn += n
+                st.batch = b + 1
+                steps += 1
+                bar.update(n)
+                bar.set_postfix(epoch=st.epoch + 1, loss_mm=f"{loss * 1000:.1f}", lr=f"{st.lr:.2e}")
+                if cfg.checkpoint_every and steps % cfg.checkpoint_every == 0:
+                    self.save()
+                if stop_after_steps is not None and steps >= stop_after_steps:
+                    bar.close()
+                    return st
+            epoch_done = st.batch >= self.sampler.batches_per_epoch(cfg.batch_size)
+            st.history.append({"epoch": st.epoch + 1, "clips": n_sum, "loss_mm": 1000 * loss_sum / max(n_sum, 1),
+                               "seconds": time.time() - t0, "lr": st.lr, "complete": epoch_done})
+            if epoch_done:
+                st.epoch += 1
+                st.batch = 0
+                st.lr *= cfg.lr_decay
+            if st.drawn >= self.total:
+                st.finished = True
+            self.save()
+        bar.close()
+        return st

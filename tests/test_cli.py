@@ -1,0 +1,81 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from poselift.cli import main
+from poselift.data.formats import save_npz
+
+from helpers import random_motion, write_bench
+
+
+def test_model_info(capsys):
+    assert main(["model-info", "-arc", "3,3,3"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["params"] == 8_555_571 and info["receptive_field"] == 27
+    assert main(["model-info", "-arc", "3,3,3,3,3", "--causal"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["params"] == 16_952_371 and info["receptive_field"] == 243 and info["causal_shift"] == 121
+
+
+@pytest.fixture
+def tiny_dirs(tmp_path):
+    train = tmp_path / "train"
+    train.mkdir()
+    for i, subj in enumerate(("01", "03")):
+        pos = random_motion(60, seed=i)
+        save_npz(train / f"cmu_{subj}.npz", {"positions": pos, "offsets": np.array([0, 35, 60]),
+                                             "clip_names": np.array([f"{subj}_01", f"{subj}_02"]),
+                                             "descriptions": np.array(["walk", "run"]), "subject": np.str_(subj)})
+    bench = tmp_path / "val"
+    bench.mkdir()
+    write_bench(bench / "bench_09.npz")
+    return train, bench
+
+
+def test_train_then_evaluate(tmp_path, tiny_dirs, capsys):
+    train, bench = tiny_dirs
+    ck = tmp_path / "run"
+    args = ["train", "--train-dir", str(train), "-arc", "3,3", "-ch", "16", "-e", "2", "-b", "64",
+            "--checkpoint-dir", str(ck), "-q"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["clips"] == 2 * 2 * 2 * 60 * 4  # epochs x flip x subjects x frames x cameras
+    assert main(args) == 2  # a used checkpoint folder is not silently restarted
+    assert "--resume" in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 0  # finished run: resume is a no-op
+    capsys.readouterr()
+    js = tmp_path / "res.json"
+    assert main(["evaluate", "--checkpoint", str(ck / "model.safetensors"), "--bench", str(bench), "--input", "det",
+                 "--json", str(js), "-q"]) == 0
+    res = json.loads(js.read_text())
+    for k in ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "per_subject", "per_description", "per_clip"):
+        assert k in res
+    assert res["frames"] == 2 * 65
+    assert main(["evaluate", "--checkpoint", str(ck / "model.safetensors"), "--bench", str(bench), "--json", str(js), "-q"]) == 2
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_config_file_and_flag_override(tmp_path, tiny_dirs, capsys):
+    train, _ = tiny_dirs
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'train_dir = "{train}"\nepochs = 1\nbatch_size = 128\n[model]\nfilter_widths = [3]\nchannels = 8\n')
+    ck = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "-b", "256", "-c", str(ck), "-q"]) == 0
+    saved = json.loads((ck / "config.json").read_text())
+    assert saved["batch_size"] == 256 and saved["model"]["channels"] == 8 and saved["epochs"] == 1
+
+
+def test_errors_are_one_line_and_nonzero(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    r = subprocess.run([sys.executable, "-m", "poselift", "evaluate", "--checkpoint", str(bad), "--bench", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("poselift: error: ") and str(bad) in lines[0]
+    r = subprocess.run([sys.executable, "-m", "poselift", "train", "--train-dir", str(tmp_path / "missing"), "-e", "1"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and "folder not found" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+import torch
+
+from poselift.config import TrainConfig
+from poselift.data.dataset import SequenceSet
+from poselift.errors import PoseliftError
+from poselift.models.temporal import ModelConfig
+from poselift.train.supervised import Trainer, bn_momentum, planned_epochs
+
+
+def _data(n_seq=3, length=40, seed=0):
+    rng = np.random.default_rng(seed)
+    data = SequenceSet()
+    for i in range(n_seq):
+        y = np.cumsum(rng.normal(scale=0.02, size=(length, 17, 3)), axis=0)
+        y -= y[:, :1]
+        x = y[..., :2] * 0.5 + rng.normal(scale=0.01, size=(length, 17, 2))
+        data.append(x, y, subject=f"{i:02d}", clip=f"c{i}", description="", camera="0")
+    return data
+
+
+def _cfg(tmp_path, name, **kw):
+    base = dict(model=ModelConfig(filter_widths=[3, 3], channels=16), checkpoint_dir=str(tmp_path / name),
+                epochs=3, batch_size=32, seed=7, checkpoint_every=4, threads=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _weights(trainer):
+    return {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+
+def test_training_reduces_loss(tmp_path):
+    t = Trainer(_cfg(tmp_path, "a", epochs=6), data=_data(), progress=False)
+    st = t.train()
+    assert st.finished and st.epoch == 6
+    assert st.history[-1]["loss_mm"] < st.history[0]["loss_mm"]
+    assert st.lr == pytest.approx(1e-3 * 0.95**6)
+    assert (tmp_path / "a" / "model.safetensors").exists() and (tmp_path / "a" / "last.safetensors").exists()
+
+
+def test_resume_after_interrupted_epoch_gives_same_weights(tmp_path):
+    data = _data()
+    ref = Trainer(_cfg(tmp_path, "ref"), data=data, progress=False)
+    ref.train()
+    # interrupted run: stops after 10 steps, the last checkpoint was at step 8 (mid-epoch 2)
+    cut = Trainer(_cfg(tmp_path, "cut"), data=data, progress=False)
+    assert cut.sampler.batches_per_epoch(32) == 8
+    cut.train(stop_after_steps=10)
+    resumed = Trainer(_cfg(tmp_path, "cut"), data=data, progress=False)
+    assert resumed.resume()
+    assert (resumed.state.epoch, resumed.state.batch) == (1, 0)  # checkpoint at step 8 = end of epoch 1
+    resumed.train()
+    a, b = _weights(ref), _weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_mid_epoch_is_exact(tmp_path):
+    data = _data()
+    ref = Trainer(_cfg(tmp_path, "ref", checkpoint_every=3), data=data, progress=False)
+    ref.train()
+    cut = Trainer(_cfg(tmp_path, "cut", checkpoint_every=3), data=data, progress=False)
+    cut.train(stop_after_steps=5)  # checkpoint at step 3: epoch 1, batch 3
+    resumed = Trainer(_cfg(tmp_path, "cut", checkpoint_every=3), data=data, progress=False)
+    assert resumed.resume() and (resumed.state.epoch, resumed.state.batch) == (0, 3)
+    resumed.train()
+    a, b = _weights(ref), _weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    data = _data()
+    Trainer(_cfg(tmp_path, "r"), data=data, progress=False).train(stop_after_steps=4)
+    other = Trainer(_cfg(tmp_path, "r", lr=0.01), data=data, progress=False)
+    with pytest.raises(PoseliftError, match="lr"):
+        other.resume()
+
+
+def test_sample_budget_stops_mid_epoch(tmp_path):
+    data = _data()
+    t = Trainer(_cfg(tmp_path, "b", epochs=0, samples=300), data=data, progress=False)
+    assert len(t.sampler) == 240 and planned_epochs(t.cfg, 240) == 2
+    st = t.train()
+    assert st.drawn == 300 and st.finished and st.epoch == 1
+
+
+def test_bn_momentum_schedule():
+    cfg = TrainConfig(epochs=80)
+    assert bn_momentum(cfg, 0, 80) == pytest.approx(0.1)
+    assert bn_momentum(cfg, 40, 80) == pytest.approx(0.01)
+    assert bn_momentum(cfg, 80, 80) == pytest.approx(0.001)
+
+
+def test_budget_required():
+    with pytest.raises(PoseliftError, match="budget"):
+        TrainConfig().validate()
