@@ -161,3 +161,34 @@ def flip_pose(positions, skeleton: Skeleton = H36M17):
         out = out.clone()
     out[..., 0] = -out[..., 0]
     return out
+
+
+# Human3.6M-17 index of each COCO-17 joint that exists in both layouts (face joints: -1)
+_COCO_FROM_H36M = {0: 9, 5: 11, 6: 14, 7: 12, 8: 15, 9: 13, 10: 16, 11: 4, 12: 1, 13: 5, 14: 2, 15: 6, 16: 3}
+
+
+def coco17_from_h36m17(positions: np.ndarray, eye_offsets=(0.035, -0.02, 0.032), ear_offsets=(0.01, -0.09, 0.075)):
+    """Synthesise COCO-17 3D joints from Human3.6M-17 poses (..., 17, 3), metres.
+
+    Body joints are copied (COCO's hips are taken at the H36M hip joints, the nose at the
+    neck/nose joint). Eyes and ears are placed in a head frame built from thorax → head
+    (up), the nose's offset from that axis (forward) and their cross product (left):
+    ``*_offsets`` = (up, forward, lateral) distances from the nose, approximate adult
+    anthropometry. Used to make COCO-layout training inputs from motion capture.
+    """
+    p = np.asarray(positions, dtype=np.float64)
+    out = np.zeros(p.shape[:-2] + (17, 3))
+    for c, h in _COCO_FROM_H36M.items():
+        out[..., c, :] = p[..., h, :]
+    nose, head, thorax = p[..., 9, :], p[..., 10, :], p[..., 8, :]
+    up = head - thorax
+    up /= np.linalg.norm(up, axis=-1, keepdims=True) + 1e-9
+    v = nose - thorax
+    fwd = v - (v * up).sum(-1, keepdims=True) * up
+    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True) + 1e-9
+    left = np.cross(up, fwd)
+    for (li, ri), (du, df, dl) in (((1, 2), eye_offsets), ((3, 4), ear_offsets)):
+        centre = nose + du * up + df * fwd
+        out[..., li, :] = centre + dl * left
+        out[..., ri, :] = centre - dl * left
+    return out.astype(np.asarray(positions).dtype)

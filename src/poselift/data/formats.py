@@ -103,5 +103,11 @@ def load_json(path):
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise PoseliftError("file not found", path) from None
+    except IsADirectoryError:
+        raise PoseliftError("is a folder, expected a JSON file", path) from None
+    except OSError as e:
+        raise PoseliftError(f"cannot read ({e.strerror or e})", path) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise PoseliftError(f"not valid JSON ({e})", path) from None
+    except RecursionError:
+        raise PoseliftError("not valid JSON (nested too deeply)", path) from None

@@ -1,0 +1,120 @@
+"""A self-contained interactive 3D viewer (plotly, library inlined: opens offline)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..data.formats import atomic_path
+from ..errors import PoseliftError
+from ..skeleton import H36M17, Skeleton
+
+MAX_FRAMES = 600
+_SIDES = (("left", "#d62728"), ("right", "#1f77b4"), ("centre", "#7f7f7f"))  # red, blue, grey
+
+
+def _bone_lines(skeleton: Skeleton) -> dict[str, list[tuple[int, int]]]:
+    groups = {name: [] for name, _ in _SIDES}
+    for child, parent in skeleton.bones:
+        side = "left" if child in skeleton.joints_left else "right" if child in skeleton.joints_right else "centre"
+        groups[side].append((parent, child))
+    return groups
+
+
+def _polyline(pose: np.ndarray, bones: list[tuple[int, int]]) -> tuple[list, list, list]:
+    """x, y, z lists drawing ``bones`` as separate segments (None breaks the line)."""
+    xs, ys, zs = [], [], []
+    for a, b in bones:
+        for k, out in enumerate((xs, ys, zs)):
+            out.extend((float(pose[a, k]), float(pose[b, k]), None))
+    return xs, ys, zs
+
+
+def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, title: str = "poselift",
+               overwrite: bool = False, max_frames: int = MAX_FRAMES) -> Path:
+    """Write an interactive 3D view of ``positions`` (T, J, 3), metres in a Z-up world frame.
+
+    Bones are drawn as lines (left side red, right blue, centre grey) over a floor patch at z = 0
+    with the root's path on it; play/pause buttons and a frame slider run a plotly animation with
+    one frame per pose, or every k-th pose for sequences longer than ``max_frames`` (the title
+    says so). The axes are fixed, equal in scale and cover the whole motion. The plotly.js library
+    is embedded in the file, so it needs no network.
+    """
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    P = np.asarray(positions, dtype=np.float64)
+    if P.ndim != 3 or P.shape[1:] != (skeleton.num_joints, 3) or len(P) == 0:
+        raise PoseliftError(f"expected positions of shape (frames, {skeleton.num_joints}, 3), got {P.shape}")
+    if not np.isfinite(P).all():
+        raise PoseliftError("positions contain NaN or infinite values")
+    if not fps > 0:
+        raise PoseliftError(f"fps must be positive, got {fps}")
+    P = np.round(P, 4)
+    T = len(P)
+    step = max(1, math.ceil(T / max_frames))
+    shown = np.arange(0, T, step)
+    groups = _bone_lines(skeleton)
+    colours = dict(_SIDES)
+
+    def pose_traces(t: int) -> list:
+        traces = []
+        for side, bones in groups.items():
+            x, y, z = _polyline(P[t], bones)
+            traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name=side, showlegend=False,
+                                       line=dict(color=colours[side], width=6), hoverinfo="skip"))
+        traces.append(go.Scatter3d(x=P[t, :, 0], y=P[t, :, 1], z=P[t, :, 2], mode="markers", name="joints",
+                                   showlegend=False, marker=dict(size=3, color="#222222"),
+                                   text=list(skeleton.joint_names), hoverinfo="text"))
+        return traces
+
+    lo = np.minimum(P.reshape(-1, 3).min(0), [np.inf, np.inf, 0.0])
+    hi = np.maximum(P.reshape(-1, 3).max(0), [-np.inf, -np.inf, 0.0])
+    centre, half = (lo + hi) / 2, (hi - lo).max() / 2 * 1.05 + 0.05
+    ranges = [[float(c - half), float(c + half)] for c in centre]
+    root = skeleton.parents.index(-1)
+    (x0, x1), (y0, y1) = ranges[0], ranges[1]
+    floor = go.Mesh3d(x=[x0, x1, x1, x0], y=[y0, y0, y1, y1], z=[0, 0, 0, 0], i=[0, 0], j=[1, 2], k=[2, 3],
+                      color="#bbbbbb", opacity=0.35, hoverinfo="skip", name="floor")
+    path_trace = go.Scatter3d(x=P[:, root, 0], y=P[:, root, 1], z=np.zeros(T), mode="lines", name="path",
+                              showlegend=False, line=dict(color="#999999", width=2), hoverinfo="skip")
+    n_animated = len(groups) + 1
+
+    def label(t: int) -> str:
+        return f"{t / fps:.2f}s"
+
+    frames = [go.Frame(data=pose_traces(t), name=str(t), traces=list(range(n_animated))) for t in shown]
+    play = dict(label="Play", method="animate",
+                args=[None, dict(frame=dict(duration=1000 * step / fps, redraw=True), fromcurrent=True,
+                                 transition=dict(duration=0), mode="immediate")])
+    pause = dict(label="Pause", method="animate",
+                 args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
+                                    mode="immediate")])
+    slider = dict(active=0, x=0.08, len=0.9, y=0, currentvalue=dict(prefix="time "), pad=dict(t=30),
+                  steps=[dict(label=label(t), method="animate",
+                              args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                                   transition=dict(duration=0))]) for t in shown])
+    heading = f"{title} — {T} frames at {fps:g} fps"
+    if step > 1:
+        heading += f" (animation subsampled to 1 frame in {step}: {len(shown)} of {T})"
+    axis = dict(showbackground=False, zeroline=False)
+    fig = go.Figure(
+        data=pose_traces(int(shown[0])) + [floor, path_trace],
+        frames=frames,
+        layout=go.Layout(
+            title=dict(text=heading, x=0.5),
+            scene=dict(xaxis=dict(title="X (m)", range=ranges[0], **axis),
+                       yaxis=dict(title="Y (m)", range=ranges[1], **axis),
+                       zaxis=dict(title="Z up (m)", range=ranges[2], **axis), aspectmode="cube",
+                       camera=dict(up=dict(x=0, y=0, z=1), eye=dict(x=0.6, y=-1.6, z=0.7))),
+            updatemenus=[dict(type="buttons", direction="left", x=0.08, y=0, xanchor="right", yanchor="top",
+                              pad=dict(t=30, r=10), showactive=False, buttons=[play, pause])],
+            sliders=[slider], margin=dict(l=0, r=0, t=50, b=0), uirevision="keep",
+        ),
+    )
+    html = pio.to_html(fig, include_plotlyjs=True, full_html=True, auto_play=False)
+    with atomic_path(path, overwrite) as tmp:
+        Path(tmp).write_text(html, encoding="utf-8")
+    return Path(path)
