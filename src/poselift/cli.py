@@ -56,7 +56,7 @@ TRAIN_FLAGS = {
     "epochs": "epochs", "samples": "samples", "batch_size": "batch_size", "learning_rate": "lr",
     "lr_decay": "lr_decay", "stride": "stride", "frame_stride": "frame_stride", "downsample": "downsample",
     "random_cameras": "random_cameras", "seed": "seed", "threads": "threads",
-    "checkpoint_every": "checkpoint_every",
+    "checkpoint_every": "checkpoint_every", "input_layout": "input_layout", "target": "target",
 }
 
 
@@ -68,6 +68,10 @@ def cmd_train(a) -> int:
     over = {field: getattr(a, dest) for dest, field in TRAIN_FLAGS.items() if getattr(a, dest) is not None}
     if a.no_flip:
         over["flip"] = False
+    if a.detector_noise:
+        over["detector_noise"] = True
+    if a.no_rig_cameras:
+        over["rig_cameras"] = False
     model_over = _model_overrides(a)
     if model_over:
         over["model"] = model_over
@@ -147,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=None)
     s.add_argument("--checkpoint-every", type=int, default=None, help="steps between mid-epoch checkpoints")
     s.add_argument("--no-flip", action="store_true", help="no flip augmentation")
+    s.add_argument("--input-layout", choices=["h36m17", "coco17"], default=None,
+                   help="2D input joints (coco17: what detectors give)")
+    s.add_argument("--detector-noise", action="store_true", help="synthetic detector noise on training 2D")
+    s.add_argument("--no-rig-cameras", action="store_true", help="random cameras only (needs --random-cameras)")
+    s.add_argument("--target", choices=["pose", "trajectory"], default=None,
+                   help="trajectory: predict the root in the camera frame (use --joints-out 1)")
     s.add_argument("--resume", action="store_true")
     s.add_argument("--overwrite", action="store_true", help="restart a run in a used checkpoint folder")
     s.add_argument("-q", "--quiet", action="store_true")

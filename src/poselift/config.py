@@ -42,6 +42,10 @@ class TrainConfig:
     frame_stride: int = 1  # keep every n-th target frame
     downsample: int = 1  # temporal subsampling of the sequences
     random_cameras: int = 0  # random virtual cameras per clip, besides the rig
+    rig_cameras: bool = True  # view each clip through its subject's Human3.6M rig
+    input_layout: str = "h36m17"  # 2D input joints: h36m17 or coco17
+    detector_noise: bool = False  # synthetic detector noise on the training 2D
+    target: str = "pose"  # "pose" (root-relative joints) or "trajectory" (root in the camera frame)
     seed: int = 1234
     threads: int = 0  # torch threads; 0 = torch's default
     checkpoint_every: int = 200  # mid-epoch checkpoint every N steps (0 = at epoch ends only)
@@ -58,7 +62,18 @@ class TrainConfig:
             raise PoseliftError(f"unknown config key(s): {', '.join(unknown)}")
         return cls(model=model, **d)
 
+    @property
+    def input_norm(self) -> str:
+        """Screen normalisation for poses; intrinsics normalisation for trajectories."""
+        return "intrinsic" if self.target == "trajectory" else "screen"
+
     def validate(self) -> None:
+        if self.target not in ("pose", "trajectory"):
+            raise PoseliftError(f"target must be 'pose' or 'trajectory', got {self.target!r}")
+        if self.input_layout not in ("h36m17", "coco17"):
+            raise PoseliftError(f"input layout must be 'h36m17' or 'coco17', got {self.input_layout!r}")
+        if self.target == "trajectory" and self.model.joints_out != 1:
+            raise PoseliftError("a trajectory model predicts one joint: use --joints-out 1")
         if self.epochs <= 0 and self.samples <= 0:
             raise PoseliftError("give a training budget: --epochs N or --samples N")
         if self.batch_size < 1 or self.stride < 1 or self.frame_stride < 1 or self.downsample < 1:

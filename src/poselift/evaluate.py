@@ -21,7 +21,7 @@ from .data.windows import pad_sequence_torch
 from .errors import PoseliftError
 from .metrics import mpjpe_frames, mpjve, n_mpjpe_frames, p_mpjpe_frames
 from .models.temporal import ModelConfig, TemporalModel
-from .skeleton import H36M17, Skeleton, flip_pose
+from .skeleton import H36M17, Skeleton, coco17_from_h36m17, flip_pose, get_skeleton
 from .train.checkpoint import load_checkpoint, read_meta
 
 METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
@@ -55,6 +55,33 @@ def predict_sequence(
     return y.cpu().numpy()
 
 
+def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout: str = "h36m17",
+                 norm: str = "screen") -> np.ndarray:
+    """The model input for one clip of one benchmark camera, normalised.
+
+    Human3.6M-17 inputs are the file's own 2D (``gt`` exact, ``det`` synthetic detections).
+    COCO-17 inputs are derived from the 3D as the training pipeline does (face joints
+    synthesised, projected with the camera's distortion), with seeded synthetic detector
+    noise for ``det``.
+    """
+    from .data.dataset import intrinsic_normalize
+    from .data.noise import add_detector_noise
+
+    cam = subj.cameras[c]
+    if layout == "h36m17":
+        px = subj.positions_2d[input_kind][c, sl].astype(np.float64)
+    elif layout == "coco17":
+        px = cam.project(coco17_from_h36m17(subj.positions_3d_camera[c, sl].astype(np.float64)))
+        if input_kind == "det":
+            rng = np.random.default_rng([int(subj.subject) if subj.subject.isdigit() else 0, c, sl.start, 2024])
+            px = add_detector_noise(px, rng, cam.res_w)
+    else:
+        raise PoseliftError(f"no benchmark inputs for layout {layout!r}")
+    if norm == "intrinsic":
+        return intrinsic_normalize(px, cam)
+    return cam.normalize(px).astype(np.float32)
+
+
 @dataclass
 class _Acc:
     frames: int = 0
@@ -74,22 +101,23 @@ class _Acc:
 
 
 def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
-                   flip_test: bool = True, progress: bool = True) -> dict:
+                   flip_test: bool = True, progress: bool = True, layout: str = "h36m17") -> dict:
     """Evaluate ``model`` on benchmark subjects; returns overall, per-subject, per-description,
-    per-camera and per-clip tables (mm)."""
+    per-camera and per-clip tables (mm). ``layout`` is the model's input layout."""
     if input_kind not in ("gt", "det"):
         raise PoseliftError(f"input must be 'gt' or 'det', got {input_kind!r}")
+    skel_in = get_skeleton(layout)
     overall, per_subject, per_desc, per_cam = _Acc(), defaultdict(_Acc), defaultdict(_Acc), defaultdict(_Acc)
     per_clip = {}
     jobs = [(s, c, clip) for s in subjects for c in range(len(s.cameras)) for clip in s.clip_slices()]
     for subj, c, (ci, name, desc, sl) in tqdm(jobs, desc=f"evaluate ({input_kind})", disable=not progress,
                                              dynamic_ncols=True):
         cam = subj.cameras[c]
-        x2d = cam.normalize(subj.positions_2d[input_kind][c, sl].astype(np.float64)).astype(np.float32)
+        x2d = bench_inputs(subj, c, sl, input_kind, layout)
         if x2d.shape[1] != model.cfg.joints_in:
             raise PoseliftError(f"benchmark has {x2d.shape[1]} joints but the model takes {model.cfg.joints_in}")
         target = root_relative(subj.positions_3d_camera[c, sl].astype(np.float64))
-        pred = predict_sequence(model, x2d, flip_test).astype(np.float64)
+        pred = predict_sequence(model, x2d, flip_test, skeleton_in=skel_in).astype(np.float64)
         n = len(target)
         values = {
             "mpjpe": mpjpe_frames(pred, target).sum(),
@@ -117,7 +145,11 @@ def evaluate_checkpoint(checkpoint, bench_dir, input_kind: str = "gt", flip_test
     if threads > 0:
         torch.set_num_threads(threads)
     model, meta = load_model(checkpoint)
-    result = evaluate_bench(model, load_bench_dir(bench_dir), input_kind, flip_test, progress)
+    if meta.get("target", "pose") != "pose":
+        raise PoseliftError("this is a trajectory model; evaluate a pose model", checkpoint)
+    layout = meta.get("skeleton_in", "h36m17")
+    result = evaluate_bench(model, load_bench_dir(bench_dir), input_kind, flip_test, progress, layout=layout)
+    result["input_layout"] = layout
     result["checkpoint"] = str(checkpoint)
     result["model"] = meta["model"]
     return result

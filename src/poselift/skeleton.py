@@ -116,6 +116,8 @@ COCO17 = Skeleton(
     joints_right=(2, 4, 6, 8, 10, 12, 14, 16),
 )
 
+ROOT1 = Skeleton(name="root1", joint_names=("root",), parents=(-1,), joints_left=(), joints_right=())
+
 _REGISTRY: dict[str, Skeleton] = {}
 
 
@@ -125,7 +127,7 @@ def register_skeleton(skeleton: Skeleton) -> Skeleton:
     return skeleton
 
 
-for _s in (H36M17, HUMANEVA15, COCO17):
+for _s in (H36M17, HUMANEVA15, COCO17, ROOT1):
     register_skeleton(_s)
 
 

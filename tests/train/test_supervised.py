@@ -95,3 +95,41 @@ def test_bn_momentum_schedule():
 def test_budget_required():
     with pytest.raises(PoseliftError, match="budget"):
         TrainConfig().validate()
+
+
+def _train_dir(tmp_path):
+    from poselift.data.formats import save_npz
+
+    from helpers import random_motion
+
+    d = tmp_path / "train"
+    d.mkdir()
+    for i, subj in enumerate(("01", "03")):
+        save_npz(d / f"cmu_{subj}.npz", {"positions": random_motion(50, seed=i), "offsets": np.array([0, 50]),
+                                         "clip_names": np.array([f"{subj}_01"]), "subject": np.str_(subj)})
+    return d
+
+
+def test_coco_input_with_noise_and_random_cameras(tmp_path):
+    cfg = _cfg(tmp_path, "coco", epochs=1, train_dir=str(_train_dir(tmp_path)), input_layout="coco17",
+               detector_noise=True, random_cameras=2)
+    t = Trainer(cfg, progress=False)
+    assert len(t.data) == 2 * (4 + 2)
+    st = t.train()
+    assert st.finished
+    from poselift.train.checkpoint import read_meta
+
+    meta = read_meta(tmp_path / "coco" / "model.safetensors")
+    assert meta["skeleton_in"] == "coco17" and meta["target"] == "pose"
+
+
+def test_trajectory_model_trains_on_roots_with_inverse_depth_weights(tmp_path):
+    cfg = _cfg(tmp_path, "traj", epochs=2, train_dir=str(_train_dir(tmp_path)), target="trajectory",
+               model=ModelConfig(filter_widths=[3, 3], channels=16, joints_out=1))
+    t = Trainer(cfg, progress=False)
+    b = next(iter(t.sampler.iter_epoch(7, 0, 8)))[1]
+    assert b.targets_3d.shape == (8, 1, 1, 3) and (b.targets_3d[..., 2] > 1).all()  # camera-frame root, metres
+    st = t.train()
+    assert st.finished and np.isfinite(st.history[-1]["loss_mm"])
+    with pytest.raises(PoseliftError, match="joints-out 1"):
+        TrainConfig(target="trajectory", epochs=1).validate()

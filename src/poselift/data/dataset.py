@@ -19,13 +19,23 @@ from .virtual import RandomCameraSpec, assign_rigs, h36m_rigs, random_camera
 
 @dataclass
 class SequenceSet:
-    inputs_2d: list[np.ndarray] = field(default_factory=list)  # (T, J, 2) normalised
-    targets_3d: list[np.ndarray] = field(default_factory=list)  # (T, J, 3) root-relative, metres
-    meta: list[dict] = field(default_factory=list)
+    """Per-sequence model inputs and targets.
 
-    def append(self, x2d, y3d, **meta):
+    ``inputs_2d`` (T, J_in, 2) normalised 2D; ``targets_3d`` (T, J_out, 3) root-relative
+    camera-frame 3D, metres; ``roots_3d`` (T, 1, 3) the root joint in the camera frame
+    (targets of the trajectory model), when known.
+    """
+
+    inputs_2d: list[np.ndarray] = field(default_factory=list)
+    targets_3d: list[np.ndarray] = field(default_factory=list)
+    meta: list[dict] = field(default_factory=list)
+    roots_3d: list[np.ndarray] = field(default_factory=list)
+
+    def append(self, x2d, y3d, root=None, **meta):
         self.inputs_2d.append(np.asarray(x2d, dtype=np.float32))
         self.targets_3d.append(np.asarray(y3d, dtype=np.float32))
+        if root is not None:
+            self.roots_3d.append(np.asarray(root, dtype=np.float32))
         self.meta.append(meta)
 
     def __len__(self):
@@ -41,17 +51,53 @@ def root_relative(x: np.ndarray) -> np.ndarray:
     return x - x[..., :1, :]
 
 
-def view_through(camera: Camera, positions_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """World 3D (T, J, 3) → (normalised 2D (T, J, 2), camera-frame 3D (T, J, 3))."""
-    cam3d = camera.world_to_camera(positions_world.astype(np.float64))
-    if np.any(cam3d[..., 2] <= 0.1):
-        raise PoseliftError(f"camera {camera.id}: the subject is behind or too close to the camera")
-    px = camera.project(cam3d)
-    return camera.normalize(px).astype(np.float32), cam3d.astype(np.float32)
+def intrinsic_normalize(px: np.ndarray, camera: Camera) -> np.ndarray:
+    """Pixels → (px - c) / f: image coordinates independent of focal length and resolution.
+
+    The trajectory model takes these, so that the root's depth follows from the pose's
+    apparent size the same way for any camera (given its intrinsics, or a default field
+    of view).
+    """
+    return ((px - np.asarray(camera.center)) / np.asarray(camera.focal)).astype(np.float32)
+
+
+@dataclass
+class ViewOptions:
+    """How training 2D inputs are made from 3D motion."""
+
+    input_layout: str = "h36m17"  # "h36m17" or "coco17" (face joints synthesised)
+    input_norm: str = "screen"  # "screen" (width → [-1, 1]) or "intrinsic" ((px - c) / f)
+    detector_noise: bool = False  # add synthetic detector noise (seeded, one track per view)
 
 
 def downsample_clip(positions: np.ndarray, factor: int) -> np.ndarray:
     return positions[::factor] if factor > 1 else positions
+
+
+def make_view(camera: Camera, positions_world: np.ndarray, opts: ViewOptions, rng: np.random.Generator):
+    """World 3D (T, 17, 3) seen by ``camera``: (model input 2D, root-relative 3D, root 3D)."""
+    from ..skeleton import coco17_from_h36m17
+    from .noise import add_detector_noise
+
+    cam3d = camera.world_to_camera(positions_world.astype(np.float64))
+    if np.any(cam3d[..., 2] <= 0.1):
+        raise PoseliftError(f"camera {camera.id}: the subject is behind or too close to the camera")
+    if opts.input_layout == "coco17":
+        src = coco17_from_h36m17(cam3d)
+    elif opts.input_layout == "h36m17":
+        src = cam3d
+    else:
+        raise PoseliftError(f"unknown input layout {opts.input_layout!r} (h36m17 or coco17)")
+    px = camera.project(src)
+    if opts.detector_noise:
+        px = add_detector_noise(px, rng, camera.res_w)
+    if opts.input_norm == "screen":
+        x2d = camera.normalize(px).astype(np.float32)
+    elif opts.input_norm == "intrinsic":
+        x2d = intrinsic_normalize(px, camera)
+    else:
+        raise PoseliftError(f"unknown input normalisation {opts.input_norm!r} (screen or intrinsic)")
+    return x2d, root_relative(cam3d).astype(np.float32), cam3d[:, :1].astype(np.float32)
 
 
 def build_cmu_training_set(
@@ -62,12 +108,16 @@ def build_cmu_training_set(
     seed: int = 1234,
     camera_spec: RandomCameraSpec | None = None,
     subjects: list[str] | None = None,
+    view: ViewOptions | None = None,
+    rig_cameras: bool = True,
 ) -> SequenceSet:
     """Project every training clip through its subject's Human3.6M rig (and random cameras).
 
     Rigs come from S1, S5, S6, S7, S8, assigned round-robin over the sorted subject ids.
-    ``random_cameras`` adds that many random virtual cameras per clip (seeded).
+    ``random_cameras`` adds that many random virtual cameras per clip (seeded); ``view``
+    chooses the input layout, normalisation and synthetic detector noise.
     """
+    view = view or ViewOptions()
     clips = cmu.load_train_dir(train_dir)
     if subjects is not None:
         clips = [c for c in clips if c.subject in set(subjects)]
@@ -75,15 +125,18 @@ def build_cmu_training_set(
             raise PoseliftError(f"no clips of subject(s) {', '.join(subjects)}", train_dir)
     rigs = assign_rigs(sorted({c.subject for c in clips}), h36m_rigs(calibration))
     rng = np.random.default_rng([seed, 7])
+    noise_rng = np.random.default_rng([seed, 11])
     spec = camera_spec or RandomCameraSpec()
     out = SequenceSet()
     for clip in clips:
         pos = downsample_clip(clip.positions, downsample)
-        cams = list(rigs[clip.subject])
+        cams = list(rigs[clip.subject]) if rig_cameras else []
         centre = pos[:, 0, :2].mean(0)
         cams += [random_camera(rng, spec, centre=centre) for _ in range(random_cameras)]
+        if not cams:
+            raise PoseliftError("no cameras: enable the rigs or ask for random cameras")
         for cam in cams:
-            x2d, x3d = view_through(cam, pos)
-            out.append(x2d, root_relative(x3d), subject=clip.subject, clip=clip.name,
+            x2d, y3d, root = make_view(cam, pos, view, noise_rng)
+            out.append(x2d, y3d, root=root, subject=clip.subject, clip=clip.name,
                        description=clip.description, camera=cam.id)
     return out

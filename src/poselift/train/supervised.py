@@ -20,10 +20,11 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import TrainConfig
-from ..data.dataset import SequenceSet, build_cmu_training_set
+from ..data.dataset import SequenceSet, ViewOptions, build_cmu_training_set
 from ..data.windows import ClipSampler
 from ..errors import PoseliftError
-from ..metrics import mpjpe
+from ..metrics import mpjpe, weighted_mpjpe
+from ..skeleton import get_skeleton
 from ..models.temporal import build_model, causal_shift, receptive_field
 from .checkpoint import load_checkpoint, save_checkpoint
 
@@ -60,19 +61,29 @@ def load_training_set(cfg: TrainConfig) -> SequenceSet:
         downsample=cfg.downsample,
         random_cameras=cfg.random_cameras,
         seed=cfg.seed,
+        view=ViewOptions(cfg.input_layout, cfg.input_norm, cfg.detector_noise),
+        rig_cameras=cfg.rig_cameras,
     )
+
+
+def output_skeleton(cfg: TrainConfig) -> str:
+    return "root1" if cfg.target == "trajectory" else "h36m17"
 
 
 def make_sampler(cfg: TrainConfig, data: SequenceSet) -> ClipSampler:
     rf = receptive_field(cfg.model.filter_widths)
+    if cfg.target == "trajectory" and len(data.roots_3d) != len(data.inputs_2d):
+        raise PoseliftError("this training data has no root trajectories")
     return ClipSampler(
         data.inputs_2d,
-        data.targets_3d,
+        data.roots_3d if cfg.target == "trajectory" else data.targets_3d,
         receptive_field=rf,
         causal_shift=causal_shift(cfg.model.filter_widths, cfg.model.causal),
         chunk=cfg.stride,
         flip=cfg.flip,
         frame_stride=cfg.frame_stride,
+        skeleton_in=get_skeleton(cfg.input_layout),
+        skeleton_out=get_skeleton(output_skeleton(cfg)),
     )
 
 
@@ -114,8 +125,10 @@ class Trainer:
             "model": self.cfg.model.to_dict(),
             "train_config": self.cfg.to_dict(),
             "state": self.state.to_dict(),
-            "skeleton_in": "h36m17" if self.cfg.model.joints_in == 17 else f"{self.cfg.model.joints_in}-joints",
-            "skeleton_out": "h36m17" if self.cfg.model.joints_out == 17 else f"{self.cfg.model.joints_out}-joints",
+            "skeleton_in": self.cfg.input_layout,
+            "skeleton_out": output_skeleton(self.cfg),
+            "target": self.cfg.target,
+            "input_norm": self.cfg.input_norm,
             "epoch_size": len(self.sampler),
             "planned_epochs": self.n_epochs,
             "budget": self.total,
@@ -135,7 +148,8 @@ class Trainer:
         saved = meta.get("train_config", {})
         mine = self.cfg.to_dict()
         keys = ("model", "batch_size", "lr", "lr_decay", "seed", "flip", "stride", "frame_stride", "downsample",
-                "random_cameras", "epochs", "samples", "train_dir")
+                "random_cameras", "rig_cameras", "input_layout", "detector_noise", "target", "epochs", "samples",
+                "train_dir")
         diff = [k for k in keys if saved.get(k) != mine.get(k)]
         if diff:
             raise PoseliftError(f"cannot resume: the run was started with other settings ({', '.join(diff)})", path)
@@ -152,7 +166,10 @@ class Trainer:
     def step(self, batch) -> float:
         self.optimizer.zero_grad(set_to_none=True)
         pred = self.model(batch.inputs_2d)
-        loss = mpjpe(pred, batch.targets_3d)
+        if self.cfg.target == "trajectory":  # weighted by 1/depth: far subjects are harder
+            loss = weighted_mpjpe(pred, batch.targets_3d, 1 / batch.targets_3d[..., 2])
+        else:
+            loss = mpjpe(pred, batch.targets_3d)
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())
