@@ -227,3 +227,33 @@ def look_at_camera(
     w, h = res
     f = w / 2 / math.tan(math.radians(fov_deg) / 2)
     return Camera(id=cam_id, res_w=int(w), res_h=int(h), focal=(f, f), center=(w / 2, h / 2), R_c2w=R, t=tuple(eye))
+
+
+def solve_root_translation(pose_rel: np.ndarray, keypoints: np.ndarray, weights: np.ndarray | None = None,
+                           min_depth: float = 0.5) -> np.ndarray:
+    """Camera-frame root position per frame from a root-relative pose and its 2D keypoints.
+
+    ``pose_rel`` (T, J, 3) metres, ``keypoints`` (T, J, 2) in intrinsics-normalised image
+    coordinates ((px - c) / f, undistorted). Minimises, per frame, the linearised
+    reprojection error ``(P + t)_xy - u (P + t)_z`` over the joints (weighted least squares
+    in t, 2J equations for 3 unknowns). Returns (T, 3); depths are clamped to ``min_depth``.
+    """
+    P = np.asarray(pose_rel, dtype=np.float64)
+    u = np.asarray(keypoints, dtype=np.float64)
+    w = np.ones(P.shape[:2]) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = np.where(np.isfinite(u).all(-1), w, 0.0)
+    u = np.nan_to_num(u)
+    T, J = P.shape[:2]
+    A = np.zeros((T, J, 2, 3))
+    A[..., 0, 0] = 1.0
+    A[..., 1, 1] = 1.0
+    A[..., 0, 2] = -u[..., 0]
+    A[..., 1, 2] = -u[..., 1]
+    b = u * P[..., 2:3] - P[..., :2]  # (T, J, 2)
+    sw = np.sqrt(w)[..., None]
+    A = (A * sw[..., None]).reshape(T, 2 * J, 3)
+    b = (b * sw).reshape(T, 2 * J)
+    AtA = A.transpose(0, 2, 1) @ A + 1e-9 * np.eye(3)
+    t = np.linalg.solve(AtA, (A.transpose(0, 2, 1) @ b[..., None]))[..., 0]
+    t[:, 2] = np.maximum(t[:, 2], min_depth)
+    return t

@@ -102,6 +102,10 @@ def cmd_evaluate(a) -> int:
 
     if a.json and Path(a.json).exists() and not a.overwrite:
         raise PoseliftError("exists already (use --overwrite to replace it)", a.json)
+    if a.checkpoint == "default":
+        from .infer import default_checkpoint
+
+        a.checkpoint = str(default_checkpoint("h36m17"))  # the benchmark files are Human3.6M-17 2D
     res = evaluate_checkpoint(a.checkpoint, a.bench, a.input, flip_test=not a.no_test_flip,
                               progress=not a.quiet, threads=a.threads)
     print(format_table(res, "per_subject", title=f"{a.checkpoint} on {a.bench}, input {a.input} (mm)"))
@@ -111,6 +115,19 @@ def cmd_evaluate(a) -> int:
     if a.json:
         save_json(a.json, res)
         print(f"wrote {a.json}", file=sys.stderr)
+    return 0
+
+
+def cmd_infer(a) -> int:
+    from .infer import infer
+
+    out = infer(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person, layout=a.layout,
+                width=a.width, height=a.height, fps=a.fps, focal=a.focal, overwrite=a.overwrite,
+                video=not a.no_video, gif=a.gif, progress=not a.quiet, min_score=a.min_score)
+    report = out.pop("report")
+    for k, v in out.items():
+        print(f"{k}: {v}")
+    print(f"keypoints: {report}", file=sys.stderr)
     return 0
 
 
@@ -174,6 +191,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("infer", help="video or 2D keypoint file in; 3D motion, renders and exports out")
+    s.add_argument("source", help="a video, or 2D keypoints (COCO/MMPose JSON, OpenPose folder, VideoPose3D npz)")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--checkpoint", default="default", help="pose model (default: the bundled one for the input)")
+    s.add_argument("--allow-pickle", action="store_true", help="read legacy pickled files (trusted files only)")
+    s.add_argument("--person", type=int, default=0, help="k-th most visible person (default 0)")
+    s.add_argument("--layout", choices=["coco17", "h36m17"], help="joint layout of a keypoint file (default coco17)")
+    s.add_argument("--width", type=int, help="image width in pixels, when the keypoint file lacks it")
+    s.add_argument("--height", type=int, help="image height in pixels, when the keypoint file lacks it")
+    s.add_argument("--fps", type=float, help="frame rate, when the input lacks it")
+    s.add_argument("--focal", type=float, help="focal length in pixels (default: 60 degree field of view)")
+    s.add_argument("--min-score", type=float, default=0.3, help="keypoints below this confidence are filled")
+    s.add_argument("--no-video", action="store_true", help="skip the mp4 render")
+    s.add_argument("--gif", action="store_true", help="also write a GIF")
+    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_infer)
 
     s = sub.add_parser("demo", help="lift the bundled 2D sequence and write 3D results and a plot")
     s.add_argument("--out", default="poselift-demo")
