@@ -114,7 +114,10 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
             sliders=[slider], margin=dict(l=0, r=0, t=50, b=0), uirevision="keep",
         ),
     )
-    html = pio.to_html(fig, include_plotlyjs=True, full_html=True, auto_play=False)
+    # after plotting, record on the div how many animation frames plotly holds (for checks)
+    post = ("var gd = document.getElementById('{plot_id}');"
+            "gd.setAttribute('data-frames', (gd._transitionData && gd._transitionData._frames || []).length);")
+    html = pio.to_html(fig, include_plotlyjs=True, full_html=True, auto_play=False, post_script=post)
     with atomic_path(path, overwrite) as tmp:
         Path(tmp).write_text(html, encoding="utf-8")
     return Path(path)
