@@ -13,7 +13,7 @@ def test_demo_writes_3d_and_plot(tmp_path):
     d = np.load(out["3d"], allow_pickle=False)
     assert d["positions_3d"].shape == (773, 17, 3) and np.isfinite(d["positions_3d"]).all()
     js = json.loads(open(out["json"]).read())
-    assert js["frames"] == 773 and js["mpjpe_mm"] > 0
+    assert js["frames"] == 773 and 0 < js["mpjpe_mm"] < 100  # the bundled model on its demo clip (66 mm)
     with open(out["plot"], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(PoseliftError, match="overwrite"):

@@ -1,0 +1,166 @@
+"""Streaming video I/O through PyAV: round trips, rotation metadata, GIFs, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+
+from poselift.errors import PoseliftError  # noqa: E402
+from poselift.video import GifWriter, VideoWriter, iter_frames, probe, write_gif  # noqa: E402
+
+
+def pattern(t: int, height: int = 48, width: int = 64) -> np.ndarray:
+    """Smooth, frame-dependent RGB content (H.264 keeps it well)."""
+    y, x = np.mgrid[0:height, 0:width]
+    frame = np.empty((height, width, 3), np.uint8)
+    frame[..., 0] = (x * 255 // (width - 1)).astype(np.uint8)
+    frame[..., 1] = (y * 255 // (height - 1)).astype(np.uint8)
+    frame[..., 2] = np.uint8(20 * t % 256)
+    return frame
+
+
+def write_mp4(path, frames=10, fps=25, height=48, width=64, **kw):
+    with VideoWriter(path, fps, width, height, **kw) as out:
+        for t in range(frames):
+            out.write(pattern(t, height, width))
+    return out
+
+
+def test_mp4_round_trip(tmp_path):
+    path = tmp_path / "clip.mp4"
+    writer = write_mp4(path, frames=10, fps=25)
+    assert writer.frames_written == 10
+    info = probe(path)
+    assert (info.width, info.height, info.frames, info.rotation) == (64, 48, 10, 0)
+    assert info.fps == pytest.approx(25)
+    assert info.codec == "h264" and info.frames_exact
+    frames = list(iter_frames(path))
+    assert len(frames) == 10
+    for t, frame in enumerate(frames):
+        assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8
+        assert np.abs(frame.astype(int) - pattern(t)).mean() < 6
+    assert len(list(iter_frames(path, max_frames=3))) == 3
+    assert not [p for p in tmp_path.iterdir() if p.name != "clip.mp4"]  # no temporary files left
+
+
+def test_non_integer_frame_rate(tmp_path):
+    write_mp4(tmp_path / "ntsc.mp4", frames=4, fps=30000 / 1001)
+    assert probe(tmp_path / "ntsc.mp4").fps == pytest.approx(29.97, abs=0.01)
+
+
+def test_odd_size_is_padded_to_even(tmp_path):
+    path = tmp_path / "odd.mp4"
+    writer = write_mp4(path, frames=3, height=47, width=65)
+    assert writer.encoded_size == (66, 48)
+    frame = next(iter_frames(path))
+    assert frame.shape == (48, 66, 3)
+    assert np.abs(frame[:47, :65].astype(int) - pattern(0, 47, 65)).mean() < 6
+
+
+def test_display_rotation_is_applied(tmp_path):
+    path = tmp_path / "phone.mp4"
+    image = np.zeros((32, 48, 3), np.uint8)
+    image[:8, :8] = 255  # a white top-left corner
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+        stream.set_display_rotation(90)  # counter-clockwise, as phones store portrait video
+        for t in range(3):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = t
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    info = probe(path)
+    assert (info.width, info.height, info.rotation) == (32, 48, 90)
+    upright = next(iter_frames(path))
+    assert upright.shape == (48, 32, 3)
+    assert upright[-8:, :8].mean() > 200 and upright[:8, :8].mean() < 50  # top-left went bottom-left
+
+
+def test_gif_round_trip(tmp_path):
+    colours = [(255, 0, 0), (0, 255, 0), (10, 20, 250)]
+    frames = [np.tile(np.array(c, np.uint8), (40, 60, 1)) for c in colours]
+    frames[2][:20] = 100
+    assert write_gif(tmp_path / "a.gif", iter(frames), fps=10) == 3
+    back = list(iter_frames(tmp_path / "a.gif"))
+    assert len(back) == 3
+    for got, want in zip(back, frames):
+        np.testing.assert_array_equal(got, want)
+    assert probe(tmp_path / "a.gif").fps == pytest.approx(10)
+
+
+def test_gif_writer_refuses_a_frame_of_another_size(tmp_path):
+    with pytest.raises(ValueError, match="first was"):
+        with GifWriter(tmp_path / "b.gif", fps=5) as gif:
+            gif.write(np.zeros((10, 10, 3), np.uint8))
+            gif.write(np.zeros((12, 10, 3), np.uint8))
+    assert not list(tmp_path.iterdir())
+
+
+def test_refuses_overwrite(tmp_path):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"keep me")
+    with pytest.raises(PoseliftError, match="exists already") as e:
+        write_mp4(path, frames=2)
+    assert e.value.path == str(path)
+    with pytest.raises(PoseliftError, match="exists already"):
+        write_gif(path, [pattern(0)], fps=5)
+    assert path.read_bytes() == b"keep me"
+    write_mp4(path, frames=2, overwrite=True)
+    assert probe(path).frames == 2
+
+
+def test_error_inside_the_block_leaves_nothing(tmp_path):
+    path = tmp_path / "clip.mp4"
+    with pytest.raises(RuntimeError, match="boom"):
+        with VideoWriter(path, 25, 64, 48) as out:
+            out.write(pattern(0))
+            raise RuntimeError("boom")
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(PoseliftError, match="no frames"):
+        with VideoWriter(path, 25, 64, 48):
+            pass
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="uint8"):
+        with VideoWriter(path, 25, 64, 48) as out:
+            out.write(np.zeros((48, 64, 3), np.float32))
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("fps", [0, -5, float("nan"), "fast"])
+def test_bad_frame_rate(tmp_path, fps):
+    with pytest.raises(PoseliftError, match="frame rate") as e:
+        VideoWriter(tmp_path / "x.mp4", fps, 64, 48)
+    assert e.value.path == str(tmp_path / "x.mp4")
+
+
+def test_bad_files_raise_poselift_error_naming_the_file(tmp_path):
+    missing = tmp_path / "missing.mp4"
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video\n" * 50)
+    good = tmp_path / "good.mp4"
+    write_mp4(good, frames=10)
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(good.read_bytes()[:300])
+    for path in (missing, text, truncated, tmp_path):
+        with pytest.raises(PoseliftError) as e:
+            probe(path)
+        assert e.value.path == str(path)
+        with pytest.raises(PoseliftError) as e:
+            list(iter_frames(path))
+        assert e.value.path == str(path)
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path):
+    path = tmp_path / "tone.wav"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with pytest.raises(PoseliftError, match="no video stream") as e:
+        probe(path)
+    assert e.value.path == str(path)
