@@ -206,3 +206,17 @@ def test_bone_lengths_invariant_under_flip():
     b = H36M17.bone_lengths(flip_pose(x))
     # flipping swaps left/right bones: compare as per-pose multisets
     np.testing.assert_allclose(np.sort(a, -1), np.sort(b, -1))
+
+
+def test_coco_h36m_conversions_round_trip_on_shared_joints():
+    from poselift.skeleton import coco17_from_h36m17, h36m17_from_coco17
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(5, 17, 3))
+    coco = coco17_from_h36m17(X)
+    back, sc = h36m17_from_coco17(coco)
+    limbs = [1, 2, 3, 4, 5, 6, 9, 11, 12, 13, 14, 15, 16]
+    assert np.allclose(back[:, limbs], X[:, limbs])
+    assert np.allclose(back[:, 0], (X[:, 1] + X[:, 4]) / 2)  # pelvis = mid-hips
+    assert np.allclose(back[:, 8], (X[:, 11] + X[:, 14]) / 2)  # thorax = mid-shoulders
+    assert sc.shape == (5, 17) and (sc == 1).all()

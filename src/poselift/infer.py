@@ -150,6 +150,14 @@ def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, perso
         raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
     rate = float(fps or seq.fps or 30.0)
     filled, report = fill_gaps(seq, min_score=min_score)
+    if filled.layout == "coco17" and checkpoint in (None, "default") and "coco17" not in DEFAULT_CHECKPOINTS:
+        # no COCO-input model is bundled yet: convert to Human3.6M-17 (approximate spine/head)
+        from .detect.keypoints import KeypointSequence
+        from .skeleton import h36m17_from_coco17
+
+        kp_h, sc_h = h36m17_from_coco17(filled.keypoints, filled.scores)
+        filled = KeypointSequence(kp_h, sc_h, "h36m17", filled.width, filled.height, filled.fps, filled.source,
+                                  filled.notes + ["COCO-17 converted to Human3.6M-17 (approximate spine and head)"])
     lifter = Lifter(checkpoint if checkpoint not in (None, "default") else default_checkpoint(filled.layout))
     if lifter.layout_in != filled.layout:
         raise PoseliftError(f"the model takes {lifter.layout_in} keypoints but the input is {filled.layout}",

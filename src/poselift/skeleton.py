@@ -194,3 +194,34 @@ def coco17_from_h36m17(positions: np.ndarray, eye_offsets=(0.035, -0.02, 0.032),
         out[..., li, :] = centre + dl * left
         out[..., ri, :] = centre - dl * left
     return out.astype(np.asarray(positions).dtype)
+
+
+def h36m17_from_coco17(keypoints: np.ndarray, scores: np.ndarray | None = None, spine_frac: float = 0.5,
+                       head_ext: float = 0.35):
+    """Approximate Human3.6M-17 keypoints from COCO-17 ones (..., 17, D), any D.
+
+    Limb joints are copied; pelvis = mid-hips; thorax = mid-shoulders; spine = ``spine_frac``
+    of the way from pelvis to thorax; neck/nose = nose; head = mid-ears extended away from
+    the thorax by ``head_ext`` of the thorax → mid-ears distance (approximate). Returns
+    (keypoints, scores): a converted joint scores the minimum of the joints it comes from.
+    A stop-gap for lifting detector output with a Human3.6M-17-input model.
+    """
+    k = np.asarray(keypoints, dtype=np.float64)
+    s = np.ones(k.shape[:-1]) if scores is None else np.asarray(scores, dtype=np.float64)
+    out = np.zeros(k.shape[:-2] + (17, k.shape[-1]))
+    sc = np.zeros(k.shape[:-1])
+    for c, h in _COCO_FROM_H36M.items():
+        out[..., h, :] = k[..., c, :]
+        sc[..., h] = s[..., c]
+    pelvis = (k[..., 11, :] + k[..., 12, :]) / 2
+    thorax = (k[..., 5, :] + k[..., 6, :]) / 2
+    ears = (k[..., 3, :] + k[..., 4, :]) / 2
+    out[..., 0, :] = pelvis
+    out[..., 8, :] = thorax
+    out[..., 7, :] = pelvis + spine_frac * (thorax - pelvis)
+    out[..., 10, :] = ears + head_ext * (ears - thorax)
+    s_p = np.minimum(s[..., 11], s[..., 12])
+    s_t = np.minimum(s[..., 5], s[..., 6])
+    sc[..., 0], sc[..., 8], sc[..., 7] = s_p, s_t, np.minimum(s_p, s_t)
+    sc[..., 10] = np.minimum(np.minimum(s[..., 3], s[..., 4]), s_t)
+    return out, sc
