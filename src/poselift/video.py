@@ -195,7 +195,37 @@ def _fraction(fps, path) -> Fraction:
     return Fraction(value).limit_denominator(1001)
 
 
-class VideoWriter:
+class _AtomicAVWriter:
+    """Shared exit logic of the writers: finish on success, else close quietly; the
+    temporary file is renamed onto the target on success and removed on an error."""
+
+    _stack = None
+    _stream = None
+    _container = None
+
+    def _finish(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        stack, self._stack = self._stack, None
+        try:
+            if exc_type is None:
+                self._finish()
+        except BaseException:
+            exc_type, exc, tb = sys.exc_info()
+            raise
+        finally:
+            self._stream = None
+            if self._container is not None:  # an error: close without finishing the file
+                container, self._container = self._container, None
+                with contextlib.suppress(Exception):
+                    container.close()
+            # renames the temporary file onto path on success, removes it on an error
+            stack.__exit__(exc_type, exc, tb)
+        return False
+
+
+class VideoWriter(_AtomicAVWriter):
     """Write RGB frames to an H.264 mp4, atomically.
 
     >>> with VideoWriter("out.mp4", fps=30, width=640, height=360) as out:  # doctest: +SKIP
@@ -290,26 +320,7 @@ class VideoWriter:
         except av.error.FFmpegError as e:
             raise PoseliftError(f"cannot write the video ({_ffmpeg_message(e)})", self.path) from None
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        stack, self._stack = self._stack, None
-        try:
-            if exc_type is None:
-                self._finish()
-        except BaseException:
-            exc_type, exc, tb = sys.exc_info()
-            raise
-        finally:
-            self._stream = None
-            if self._container is not None:  # an error: close without finishing the file
-                container, self._container = self._container, None
-                with contextlib.suppress(Exception):
-                    container.close()
-            # renames the temporary file onto path on success, removes it on an error
-            stack.__exit__(exc_type, exc, tb)
-        return False
-
-
-class GifWriter:
+class GifWriter(_AtomicAVWriter):
     """Write RGB uint8 frames (H, W, 3) to an endlessly looping animated GIF, atomically.
 
     Used like :class:`VideoWriter`; frames are streamed (memory stays bounded): each is
@@ -392,24 +403,6 @@ class GifWriter:
         finally:
             with contextlib.suppress(Exception):
                 container.close()
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        stack, self._stack = self._stack, None
-        try:
-            if exc_type is None:
-                self._finish()
-        except BaseException:
-            exc_type, exc, tb = sys.exc_info()
-            raise
-        finally:
-            self._stream = None
-            if self._container is not None:
-                container, self._container = self._container, None
-                with contextlib.suppress(Exception):
-                    container.close()
-            stack.__exit__(exc_type, exc, tb)
-        return False
-
 
 def write_gif(path, frames: Iterable[np.ndarray], fps: float, overwrite: bool = False) -> int:
     """Write RGB uint8 frames (H, W, 3) as a looping animated GIF (see :class:`GifWriter`).
