@@ -79,3 +79,21 @@ def test_errors_are_one_line_and_nonzero(tmp_path):
     r = subprocess.run([sys.executable, "-m", "poselift", "train", "--train-dir", str(tmp_path / "missing"), "-e", "1"],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and "folder not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_prepare_mocap_reproduces_benchmark_clip(tmp_path, shared_data, capsys):
+    import shutil
+
+    from poselift.data.cmu import load_train_file
+
+    src = tmp_path / "raw"
+    src.mkdir()
+    for name in ("02.asf", "02_01.amc"):
+        shutil.copy(shared_data / "cmu" / "raw" / name, src / name)
+    out = tmp_path / "cmu_02.npz"
+    assert main(["prepare", "mocap", "--source", str(src), "--out", str(out), "-q"]) == 0
+    clip = load_train_file(out)[0]
+    ref = np.load(shared_data / "cmu" / "val" / "bench_02.npz", allow_pickle=False)["positions_3d_world"][:143]
+    assert np.abs(clip.positions - ref).max() < 1e-3  # < 1 mm
+    assert main(["prepare", "mocap", "--source", str(src), "--out", str(out), "-q"]) == 2  # no silent overwrite
+    assert "exists" in capsys.readouterr().err

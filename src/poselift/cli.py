@@ -131,6 +131,16 @@ def cmd_infer(a) -> int:
     return 0
 
 
+def cmd_prepare(a) -> int:
+    if a.dataset != "mocap":
+        raise PoseliftError(f"preparing {a.dataset} is not supported yet (supported: mocap)")
+    from .data.mocap import prepare_mocap
+
+    out = prepare_mocap(a.source, a.out, subject=a.subject, overwrite=a.overwrite, progress=not a.quiet)
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_demo(a) -> int:
     from .demo import run_demo
 
@@ -209,6 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_infer)
+
+    s = sub.add_parser("prepare", help="convert a dataset's raw files to poselift's safe format")
+    s.add_argument("dataset", choices=["mocap", "h36m", "humaneva", "3dhp"])
+    s.add_argument("--source", required=True, help="folder of raw files (mocap: *.asf + *_*.amc, *.bvh)")
+    s.add_argument("--out", required=True, help="output .npz (mocap: CMU-17 training layout)")
+    s.add_argument("--subject", help="subject id to record (default: from the file names)")
+    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_prepare)
 
     s = sub.add_parser("demo", help="lift the bundled 2D sequence and write 3D results and a plot")
     s.add_argument("--out", default="poselift-demo")
