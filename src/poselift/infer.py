@@ -149,6 +149,10 @@ def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, perso
     if not w or not h:
         raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
     rate = float(fps or seq.fps or 30.0)
+    if video and not overwrite:  # refuse before writing anything (exports check their own files)
+        for name in (f"{stem}_3d.mp4", f"{stem}_3d.gif" if gif else None):
+            if name and (out_dir / name).exists():
+                raise PoseliftError("exists already (use --overwrite to replace it)", out_dir / name)
     filled, report = fill_gaps(seq, min_score=min_score)
     if filled.layout == "coco17" and checkpoint in (None, "default") and "coco17" not in DEFAULT_CHECKPOINTS:
         # no COCO-input model is bundled yet: convert to Human3.6M-17 (approximate spine/head)
