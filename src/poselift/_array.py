@@ -36,16 +36,6 @@ def norm(x, axis=-1, keepdims=False):
     return np.linalg.norm(x, axis=axis, keepdims=keepdims)
 
 
-def cat(xs, axis=-1):
-    if is_torch(xs[0]):
-        import torch
-
-        return torch.cat(xs, dim=axis)
-    return np.concatenate(xs, axis=axis)
-
-
-def matmul(a, b):
-    return a @ b
 
 
 def swap_last2(x):

@@ -97,13 +97,13 @@ def estimate_trajectory(pose_rel: np.ndarray, keypoints: np.ndarray, scores: np.
     weighted by confidence, with the given focal length or a default field of view.
     """
     from .camera import solve_root_translation
-    from .skeleton import _COCO_FROM_H36M
+    from .skeleton import COCO_FROM_H36M
 
     f, c = default_intrinsics(width, height, focal)
     uv = (np.asarray(keypoints, dtype=np.float64) - c) / f
     if layout == "coco17":
-        coco_idx = list(_COCO_FROM_H36M)
-        h36m_idx = [_COCO_FROM_H36M[k] for k in coco_idx]
+        coco_idx = list(COCO_FROM_H36M)
+        h36m_idx = [COCO_FROM_H36M[k] for k in coco_idx]
         P, u, w = pose_rel[:, h36m_idx], uv[:, coco_idx], scores[:, coco_idx]
     else:
         P, u, w = pose_rel, uv, scores

@@ -72,12 +72,9 @@ class Skeleton:
 
     def bone_lengths(self, positions):
         """Lengths of the bones of ``positions`` (..., J, D) → (..., J-1), numpy or torch."""
-        child = [c for c, _ in self.bones]
-        parent = [p for _, p in self.bones]
-        diff = positions[..., child, :] - positions[..., parent, :]
-        if isinstance(diff, np.ndarray):
-            return np.linalg.norm(diff, axis=-1)
-        return diff.norm(dim=-1)
+        from .metrics import bone_lengths
+
+        return bone_lengths(positions, self.parents)
 
 
 H36M17 = Skeleton(
@@ -166,7 +163,7 @@ def flip_pose(positions, skeleton: Skeleton = H36M17):
 
 
 # Human3.6M-17 index of each COCO-17 joint that exists in both layouts (face joints: -1)
-_COCO_FROM_H36M = {0: 9, 5: 11, 6: 14, 7: 12, 8: 15, 9: 13, 10: 16, 11: 4, 12: 1, 13: 5, 14: 2, 15: 6, 16: 3}
+COCO_FROM_H36M = {0: 9, 5: 11, 6: 14, 7: 12, 8: 15, 9: 13, 10: 16, 11: 4, 12: 1, 13: 5, 14: 2, 15: 6, 16: 3}
 
 
 def coco17_from_h36m17(positions: np.ndarray, eye_offsets=(0.035, -0.02, 0.032), ear_offsets=(0.01, -0.09, 0.075)):
@@ -180,7 +177,7 @@ def coco17_from_h36m17(positions: np.ndarray, eye_offsets=(0.035, -0.02, 0.032),
     """
     p = np.asarray(positions, dtype=np.float64)
     out = np.zeros(p.shape[:-2] + (17, 3))
-    for c, h in _COCO_FROM_H36M.items():
+    for c, h in COCO_FROM_H36M.items():
         out[..., c, :] = p[..., h, :]
     nose, head, thorax = p[..., 9, :], p[..., 10, :], p[..., 8, :]
     up = head - thorax
@@ -210,7 +207,7 @@ def h36m17_from_coco17(keypoints: np.ndarray, scores: np.ndarray | None = None, 
     s = np.ones(k.shape[:-1]) if scores is None else np.asarray(scores, dtype=np.float64)
     out = np.zeros(k.shape[:-2] + (17, k.shape[-1]))
     sc = np.zeros(k.shape[:-1])
-    for c, h in _COCO_FROM_H36M.items():
+    for c, h in COCO_FROM_H36M.items():
         out[..., h, :] = k[..., c, :]
         sc[..., h] = s[..., c]
     pelvis = (k[..., 11, :] + k[..., 12, :]) / 2

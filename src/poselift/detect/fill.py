@@ -9,9 +9,7 @@ import numpy as np
 
 from ..errors import PoseliftError
 from ..skeleton import get_skeleton
-from .keypoints import KeypointSequence
-
-NO_PERSON = "no frames with a person"
+from .keypoints import NO_PERSON, KeypointSequence
 
 
 @dataclass

@@ -21,10 +21,9 @@ import numpy as np
 from ..data.formats import load_json
 from ..errors import PoseliftError
 from ..skeleton import get_skeleton
-from .keypoints import KeypointSequence
+from .keypoints import NO_PERSON, KeypointSequence
 from .track import Detection, Track, build_tracks
 
-NO_PERSON = "no frames with a person"
 
 # OpenPose joint index of each COCO-17 joint (nose, l_eye, r_eye, l_ear, r_ear, l_shoulder, ...).
 BODY25_TO_COCO17 = (0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11)

@@ -9,6 +9,8 @@ import numpy as np
 from ..errors import PoseliftError
 from ..skeleton import get_skeleton
 
+NO_PERSON = "no frames with a person"
+
 
 @dataclass
 class KeypointSequence:
