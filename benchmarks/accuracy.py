@@ -5,6 +5,10 @@
 Trains with the published recipe (seed 1234, GT 2D through the Human3.6M rigs of S1, S5,
 S6, S7, S8), resumes an interrupted run in ``--out``, evaluates with inputs gt and det, and
 prints the table next to the reference release's figures (shared/bench/reference.md).
+
+With ``--ema D`` (default 0.999) the run also keeps an exponential moving average of the
+weights; training itself is unchanged, and both the raw weights of the published recipe
+(``last.safetensors``) and the average (``model.safetensors``) are evaluated.
 """
 
 from __future__ import annotations
@@ -42,31 +46,38 @@ def main(argv=None) -> int:
     p.add_argument("--bench", default=str(DATA / "cmu" / "val"))
     p.add_argument("--out", default=None, help="run folder (default runs/acc-<arc>-<samples>)")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--ema", type=float, default=0.999, help="weight-average decay (0 = raw weights only)")
     a = p.parse_args(argv)
 
     arc = [int(v) for v in a.architecture.split(",")]
     out = Path(a.out or f"runs/acc-{''.join(map(str, arc))}-{a.samples}")
     cfg = TrainConfig(model=ModelConfig(filter_widths=arc), train_dir=a.train_dir, checkpoint_dir=str(out),
-                      samples=a.samples, seed=a.seed, random_cameras=a.random_cameras, threads=a.threads)
+                      samples=a.samples, seed=a.seed, random_cameras=a.random_cameras, threads=a.threads,
+                      ema=a.ema)
     trainer = Trainer(cfg)
     if trainer.resume():
         print(f"resumed {out} at {trainer.state.drawn:,} clips", file=sys.stderr)
     t0 = time.time()
     state = trainer.train()
     train_s = time.time() - t0
+    weights = {"raw": out / "last.safetensors"}
+    if a.ema > 0:
+        weights["ema"] = out / "model.safetensors"
     results = {}
-    for kind in ("gt", "det"):
-        results[kind] = evaluate_checkpoint(out / "model.safetensors", a.bench, kind, threads=a.threads)
-        print(format_table(results[kind], "per_subject", title=f"\n{out}: input {kind} (mm)"))
+    for w, path in weights.items():
+        for kind in ("gt", "det"):
+            results[f"{kind}-{w}"] = r = evaluate_checkpoint(path, a.bench, kind, threads=a.threads)
+            print(format_table(r, "per_subject", title=f"\n{path}: input {kind} (mm)"))
     ref = REFERENCE.get((a.architecture, a.samples))
     print(f"\nCMU-17 v1 val, arc {a.architecture}, {a.samples:,} clips, seed {a.seed} (mm)")
-    print(f"{'input':<6}{'MPJPE':>8}{'P-MPJPE':>9}{'N-MPJPE':>9}{'MPJVE':>8}   reference MPJPE/P/N/MPJVE")
-    for kind, r in results.items():
+    print(f"{'input':<6}{'weights':<9}{'MPJPE':>8}{'P-MPJPE':>9}{'N-MPJPE':>9}{'MPJVE':>8}   reference MPJPE/P/N/MPJVE")
+    for key, r in results.items():
+        kind, w = key.split("-")
         refs = " / ".join(f"{v:g}" for v in ref[kind]) if ref else "-"
-        print(f"{kind:<6}{r['mpjpe']:>8.1f}{r['p_mpjpe']:>9.1f}{r['n_mpjpe']:>9.1f}{r['mpjve']:>8.2f}   {refs}")
+        print(f"{kind:<6}{w:<9}{r['mpjpe']:>8.1f}{r['p_mpjpe']:>9.1f}{r['n_mpjpe']:>9.1f}{r['mpjve']:>8.2f}   {refs}")
     final_loss = state.history[-1]["loss_mm"] if state.history else None
     summary = {"architecture": a.architecture, "samples": a.samples, "seed": a.seed,
-               "random_cameras": a.random_cameras, "final_loss_mm": final_loss,
+               "random_cameras": a.random_cameras, "ema": a.ema, "final_loss_mm": final_loss,
                "train_seconds_this_call": train_s, "history": state.history,
                "results": {k: {m: r[m] for m in ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "frames", "per_subject")}
                            for k, r in results.items()},

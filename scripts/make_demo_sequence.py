@@ -31,6 +31,7 @@ save_npz(
         "scores": b.scores_det[a.camera, sl].astype(np.float32),
         "positions_3d_camera": b.positions_3d_camera[a.camera, sl].astype(np.float32),
         "res": np.array([cam.res_w, cam.res_h], dtype=np.int32),
+        "focal": np.float32(np.mean(cam.focal)),  # pixels, for placing the root
         "fps": np.float32(50.0),
         "skeleton": np.str_("h36m17"),
         "description": np.str_(f"CMU subject 02, clip {a.clip} ({b.descriptions[i]}), camera {cam.id}, "
@@ -39,5 +40,6 @@ save_npz(
                            "commercial use. The data used in this project was obtained from mocap.cs.cmu.edu. "
                            "The database was created with funding from NSF EIA-0196217."),
     },
+    overwrite=True,
 )
 print("wrote demo_sequence.npz")

@@ -97,3 +97,18 @@ def test_prepare_mocap_reproduces_benchmark_clip(tmp_path, shared_data, capsys):
     assert np.abs(clip.positions - ref).max() < 1e-3  # < 1 mm
     assert main(["prepare", "mocap", "--source", str(src), "--out", str(out), "-q"]) == 2  # no silent overwrite
     assert "exists" in capsys.readouterr().err
+
+
+def test_trajectory_training_and_evaluation_with_default_models(tmp_path, tiny_dirs, capsys):
+    train, bench = tiny_dirs
+    ck = tmp_path / "traj"
+    assert main(["train", "--train-dir", str(train), "-arc", "3", "-ch", "16", "-e", "1", "-b", "64", "--target",
+                 "trajectory", "--joints-out", "1", "--input-layout", "coco17", "--ema", "0.99",
+                 "--checkpoint-dir", str(ck), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(ck / "model.safetensors"), "--bench", str(bench), "--input", "det",
+                 "--pose-checkpoint", "default", "--layout", "coco17", "-q"]) == 0
+    table = capsys.readouterr().out
+    assert "reproj root" in table and "abs MPJPE" in table
+    assert main(["evaluate", "--checkpoint", "default", "--layout", "coco17", "--bench", str(bench), "-q"]) == 0
+    assert "lifter_coco17" in capsys.readouterr().out

@@ -82,3 +82,32 @@ def test_evaluate_checkpoint_round_trip_and_errors(tmp_path, tiny_model):
         ev.evaluate_bench(tiny_model, load_bench_dir(tmp_path), "foo")
     with pytest.raises(PoseliftError, match="checkpoint not found"):
         ev.evaluate_checkpoint(tmp_path / "nope.safetensors", tmp_path)
+
+
+def test_trajectory_evaluation_with_oracle_models(tmp_path, monkeypatch):
+    from poselift.skeleton import ROOT1
+
+    write_bench(tmp_path / "bench_09.npz")
+    subjects = load_bench_dir(tmp_path)
+    truth = {}
+    for s in subjects:
+        for c in range(len(s.cameras)):
+            for _, _, _, sl in s.clip_slices():
+                truth.setdefault(sl.stop - sl.start, []).append(s.positions_3d_camera[c, sl].astype(np.float64))
+    calls = []
+
+    def oracle(model, x, flip_test=True, skeleton_in=None, skeleton_out=None, **kw):
+        # the n-th call pair of a clip: trajectory (ROOT1 out) then pose; clips are visited in order
+        y = truth[len(x)][sum(1 for n, k in calls if n == len(x) and k == (skeleton_out is ROOT1))]
+        calls.append((len(x), skeleton_out is ROOT1))
+        return y[:, :1] if skeleton_out is ROOT1 else y - y[:, :1]
+
+    monkeypatch.setattr(ev, "predict_sequence", oracle)
+    traj = TemporalModel(ModelConfig(filter_widths=[3], channels=8, joints_out=1))
+    pose = TemporalModel(ModelConfig(filter_widths=[3], channels=8))
+    r = ev.evaluate_trajectory(traj, subjects, "gt", pose_model=pose, progress=False)
+    assert r["frames"] == 130
+    assert r["root"] == pytest.approx(0, abs=1e-6) and r["abs_mpjpe"] == pytest.approx(0, abs=1e-6)
+    assert r["reproj_root"] < 1  # exact pose + exact 2D → the true root (to lens distortion)
+    text = ev.format_table(r)
+    assert "reproj root" in text and "MPJPE" not in text.replace("abs MPJPE", "")

@@ -45,3 +45,62 @@ def test_infer_keypoint_file_writes_exports(tmp_path):
         infer(src, tmp_path / "out2", layout="h36m17", video=False, progress=False)
     with pytest.raises(PoseliftError, match="file not found"):
         infer(tmp_path / "missing.json", tmp_path / "out3", video=False)
+
+
+def _coco_sequence(frames=40):
+    from poselift.detect.keypoints import KeypointSequence
+    from poselift.skeleton import coco17_from_h36m17
+
+    cam = look_at_camera((0, -5, 1.2), (0, 0, 1.0), res=(1000, 800), fov_deg=60)
+    X = cam.world_to_camera(random_motion(frames).astype(np.float64))
+    kp = cam.project(coco17_from_h36m17(X), distortion=False).astype(np.float32)
+    return KeypointSequence(kp, np.ones(kp.shape[:2], np.float32), "coco17", 1000, 800, 30.0, "synthetic"), X
+
+
+def test_reconstruct_places_root_by_model_or_reprojection():
+    from poselift.infer import reconstruct
+
+    seq, X = _coco_sequence()
+    by_model = reconstruct(seq)
+    by_reproj = reconstruct(seq, trajectory="reprojection")
+    assert by_model.trajectory == "model" and by_reproj.trajectory == "reprojection"
+    for rec in (by_model, by_reproj):
+        assert rec.positions_cam.shape == (40, 17, 3) and rec.layout == "coco17"
+        rel = by_model.positions_cam - by_model.positions_cam[:, :1]
+        assert np.allclose(rec.positions_cam - rec.positions_cam[:, :1], rel, atol=1e-5)  # same pose
+        assert (rec.positions_cam[:, 0, 2] > 0.5).all()
+        w = rec.positions_world
+        assert w.shape == (40, 17, 3) and 0 <= w[..., 2].min() < 0.15  # ankles just above the floor
+    with pytest.raises(PoseliftError, match="trajectory must be"):
+        reconstruct(seq, trajectory="magic")
+
+
+def test_trajectory_model_needs_a_bundled_one_for_the_layout():
+    from poselift.detect.keypoints import KeypointSequence
+    from poselift.infer import reconstruct
+
+    seq, _ = _coco_sequence(20)
+    h36m = KeypointSequence(np.zeros((20, 17, 2), np.float32) + 500, np.ones((20, 17), np.float32), "h36m17",
+                            1000, 800, 30.0)
+    with pytest.raises(PoseliftError, match="no trajectory model is bundled for h36m17"):
+        reconstruct(h36m, trajectory="model")
+    assert reconstruct(h36m).trajectory == "reprojection"
+
+
+def test_coco_keypoints_through_a_human36m_model_are_converted(tmp_path):
+    from poselift.infer import default_checkpoint, reconstruct
+
+    seq, _ = _coco_sequence(20)
+    rec = reconstruct(seq, checkpoint=default_checkpoint("h36m17"), trajectory="reprojection")
+    assert rec.positions_cam.shape == (20, 17, 3) and rec.layout == "coco17"
+
+
+def test_infer_video_refuses_non_video(tmp_path):
+    from poselift.infer import infer_video
+
+    p = tmp_path / "x.json"
+    p.write_text("[]")
+    with pytest.raises(PoseliftError, match="not a video file"):
+        infer_video(p)
+    with pytest.raises(PoseliftError, match="file not found"):
+        infer_video(tmp_path / "missing.mp4")

@@ -57,6 +57,7 @@ TRAIN_FLAGS = {
     "lr_decay": "lr_decay", "stride": "stride", "frame_stride": "frame_stride", "downsample": "downsample",
     "random_cameras": "random_cameras", "seed": "seed", "threads": "threads",
     "checkpoint_every": "checkpoint_every", "input_layout": "input_layout", "target": "target",
+    "ema": "ema",
 }
 
 
@@ -105,9 +106,15 @@ def cmd_evaluate(a) -> int:
     if a.checkpoint == "default":
         from .infer import default_checkpoint
 
-        a.checkpoint = str(default_checkpoint("h36m17"))  # the benchmark files are Human3.6M-17 2D
+        # the benchmark files hold Human3.6M-17 2D; COCO-17 2D is derived from their 3D
+        a.checkpoint = str(default_checkpoint(a.layout))
+    pose = a.pose_checkpoint
+    if pose == "default":
+        from .infer import default_checkpoint
+
+        pose = str(default_checkpoint(a.layout))
     res = evaluate_checkpoint(a.checkpoint, a.bench, a.input, flip_test=not a.no_test_flip,
-                              progress=not a.quiet, threads=a.threads)
+                              progress=not a.quiet, threads=a.threads, pose_checkpoint=pose)
     print(format_table(res, "per_subject", title=f"{a.checkpoint} on {a.bench}, input {a.input} (mm)"))
     if a.by_description:
         print()
@@ -123,7 +130,8 @@ def cmd_infer(a) -> int:
 
     out = infer(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person, layout=a.layout,
                 width=a.width, height=a.height, fps=a.fps, focal=a.focal, overwrite=a.overwrite,
-                video=not a.no_video, gif=a.gif, progress=not a.quiet, min_score=a.min_score)
+                video=not a.no_video, gif=a.gif, progress=not a.quiet, min_score=a.min_score,
+                trajectory=a.trajectory)
     report = out.pop("report")
     for k, v in out.items():
         print(f"{k}: {v}")
@@ -144,7 +152,7 @@ def cmd_prepare(a) -> int:
 def cmd_demo(a) -> int:
     from .demo import run_demo
 
-    out = run_demo(a.out, overwrite=a.overwrite)
+    out = run_demo(a.out, overwrite=a.overwrite, source=a.source, progress=not a.quiet)
     for k, v in out.items():
         print(f"{k}: {v}")
     return 0
@@ -177,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--threads", type=int, default=None)
     s.add_argument("--checkpoint-every", type=int, default=None, help="steps between mid-epoch checkpoints")
+    s.add_argument("--ema", type=float, default=None,
+                   help="export an exponential moving average of the weights with this decay (e.g. 0.999; 0 = off)")
     s.add_argument("--no-flip", action="store_true", help="no flip augmentation")
     s.add_argument("--input-layout", choices=["h36m17", "coco17"], default=None,
                    help="2D input joints (coco17: what detectors give)")
@@ -197,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", help="write the full result here")
     s.add_argument("--no-test-flip", action="store_true")
     s.add_argument("--by-description", action="store_true", help="also print the per-description table")
+    s.add_argument("--layout", choices=["h36m17", "coco17"], default="h36m17",
+                   help="with --checkpoint default: which bundled model (coco17 inputs are derived from the 3D)")
+    s.add_argument("--pose-checkpoint",
+                   help="for a trajectory model: the pose model to combine it with ('default': the bundled one "
+                        "for --layout), adding absolute errors and the reprojection baseline")
     s.add_argument("--threads", type=int, default=0)
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("-q", "--quiet", action="store_true")
@@ -214,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fps", type=float, help="frame rate, when the input lacks it")
     s.add_argument("--focal", type=float, help="focal length in pixels (default: 60 degree field of view)")
     s.add_argument("--min-score", type=float, default=0.3, help="keypoints below this confidence are filled")
+    s.add_argument("--trajectory", choices=["auto", "model", "reprojection"], default="auto",
+                   help="root placement: the bundled trajectory model, or reprojection of the lifted pose "
+                        "(auto: the model where one is bundled for the input's layout)")
     s.add_argument("--no-video", action="store_true", help="skip the mp4 render")
     s.add_argument("--gif", action="store_true", help="also write a GIF")
     s.add_argument("--overwrite", action="store_true")
@@ -229,9 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_prepare)
 
-    s = sub.add_parser("demo", help="lift the bundled 2D sequence and write 3D results and a plot")
+    s = sub.add_parser("demo", help="run the whole pipeline on the bundled clip (offline)")
     s.add_argument("--out", default="poselift-demo")
+    s.add_argument("--source", choices=["video", "sequence"], default="video",
+                   help="video: the bundled clip; sequence: a bundled 2D sequence with 3D ground truth (no video stack)")
     s.add_argument("--overwrite", action="store_true")
+    s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_demo)
     return p
 

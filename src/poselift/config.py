@@ -49,6 +49,7 @@ class TrainConfig:
     seed: int = 1234
     threads: int = 0  # torch threads; 0 = torch's default
     checkpoint_every: int = 200  # mid-epoch checkpoint every N steps (0 = at epoch ends only)
+    ema: float = 0.0  # decay of the exported weight average (0 = export the raw weights)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,6 +79,8 @@ class TrainConfig:
             raise PoseliftError("give a training budget: --epochs N or --samples N")
         if self.batch_size < 1 or self.stride < 1 or self.frame_stride < 1 or self.downsample < 1:
             raise PoseliftError("batch size, stride, frame stride and downsample must be >= 1")
+        if not (0 <= self.ema < 1):
+            raise PoseliftError(f"EMA decay must be in [0, 1), got {self.ema}")
         if not (0 < self.bn_momentum_end <= self.bn_momentum_start <= 1):
             raise PoseliftError("BN momentum must satisfy 0 < end <= start <= 1")
 

@@ -84,6 +84,8 @@ def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout:
 
 @dataclass
 class _Acc:
+    """Frame-weighted sums of per-frame errors (metres) → means in mm."""
+
     frames: int = 0
     sums: dict | None = None
 
@@ -95,9 +97,34 @@ class _Acc:
             self.sums[k] += v
 
     def result(self) -> dict:
-        out = {k: 1000.0 * self.sums[k] / self.frames for k in METRICS}
+        out = {k: 1000.0 * v / self.frames for k, v in self.sums.items()}
         out["frames"] = self.frames
         return out
+
+
+class _Tables:
+    """Overall, per-subject, per-description, per-camera and per-clip accumulators."""
+
+    def __init__(self):
+        self.overall, self.subject, self.desc, self.camera, self.clip = (
+            _Acc(), defaultdict(_Acc), defaultdict(_Acc), defaultdict(_Acc), defaultdict(_Acc))
+
+    def add(self, subject, desc, camera, clip, n, values):
+        for acc in (self.overall, self.subject[subject], self.desc[desc], self.camera[camera], self.clip[clip]):
+            acc.add(n, values)
+
+    def result(self) -> dict:
+        return {
+            **self.overall.result(),
+            "per_subject": {k: v.result() for k, v in sorted(self.subject.items())},
+            "per_camera": {k: v.result() for k, v in self.camera.items()},
+            "per_description": {k: v.result() for k, v in sorted(self.desc.items())},
+            "per_clip": {k: v.result() for k, v in sorted(self.clip.items())},
+        }
+
+
+def _jobs(subjects: list[BenchSubject]):
+    return [(s, c, clip) for s in subjects for c in range(len(s.cameras)) for clip in s.clip_slices()]
 
 
 def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
@@ -107,12 +134,10 @@ def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kin
     if input_kind not in ("gt", "det"):
         raise PoseliftError(f"input must be 'gt' or 'det', got {input_kind!r}")
     skel_in = get_skeleton(layout)
-    overall, per_subject, per_desc, per_cam = _Acc(), defaultdict(_Acc), defaultdict(_Acc), defaultdict(_Acc)
-    per_clip = {}
-    jobs = [(s, c, clip) for s in subjects for c in range(len(s.cameras)) for clip in s.clip_slices()]
+    tables = _Tables()
+    jobs = _jobs(subjects)
     for subj, c, (ci, name, desc, sl) in tqdm(jobs, desc=f"evaluate ({input_kind})", disable=not progress,
                                              dynamic_ncols=True):
-        cam = subj.cameras[c]
         x2d = bench_inputs(subj, c, sl, input_kind, layout)
         if x2d.shape[1] != model.cfg.joints_in:
             raise PoseliftError(f"benchmark has {x2d.shape[1]} joints but the model takes {model.cfg.joints_in}")
@@ -125,44 +150,88 @@ def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kin
             "n_mpjpe": n_mpjpe_frames(pred, target).sum(),
             "mpjve": mpjve(pred, target) * n if n > 1 else 0.0,
         }
-        for acc in (overall, per_subject[subj.subject], per_desc[desc], per_cam[cam.id]):
-            acc.add(n, values)
-        clip_acc = per_clip.setdefault(name, _Acc())
-        clip_acc.add(n, values)
-    return {
-        "input": input_kind,
-        "flip_test": flip_test,
-        **overall.result(),
-        "per_subject": {k: v.result() for k, v in sorted(per_subject.items())},
-        "per_camera": {k: v.result() for k, v in per_cam.items()},
-        "per_description": {k: v.result() for k, v in sorted(per_desc.items())},
-        "per_clip": {k: v.result() for k, v in sorted(per_clip.items())},
-    }
+        tables.add(subj.subject, desc, subj.cameras[c].id, name, n, values)
+    return {"input": input_kind, "flip_test": flip_test, **tables.result()}
+
+
+TRAJECTORY_METRICS = ("root", "depth", "abs_mpjpe")
+
+
+def evaluate_trajectory(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
+                        pose_model: TemporalModel | None = None, flip_test: bool = True, progress: bool = True,
+                        layout: str = "h36m17", pose_layout: str = "h36m17") -> dict:
+    """Root placement on benchmark subjects (mm): ``root`` (distance of the predicted root
+    from the true one, camera frame), ``depth`` (its |z| part) and, given a pose model,
+    ``abs_mpjpe`` (joints of pose + root against the true camera-frame joints) and the same
+    three figures for root placement by reprojection of that pose (``reproj_*``). The
+    trajectory model sees intrinsics-normalised 2D with the true intrinsics."""
+    from .root import root_by_reprojection
+    from .skeleton import ROOT1
+
+    if input_kind not in ("gt", "det"):
+        raise PoseliftError(f"input must be 'gt' or 'det', got {input_kind!r}")
+    tables = _Tables()
+    for subj, c, (ci, name, desc, sl) in tqdm(_jobs(subjects), desc=f"trajectory ({input_kind})",
+                                             disable=not progress, dynamic_ncols=True):
+        truth = subj.positions_3d_camera[c, sl].astype(np.float64)
+        uv = bench_inputs(subj, c, sl, input_kind, layout, norm="intrinsic")
+        root = predict_sequence(model, uv, flip_test, get_skeleton(layout), ROOT1).astype(np.float64)
+        values = {"root": np.linalg.norm(root[:, 0] - truth[:, 0], axis=-1).sum(),
+                  "depth": np.abs(root[:, 0, 2] - truth[:, 0, 2]).sum()}
+        if pose_model is not None:
+            pose = predict_sequence(pose_model, bench_inputs(subj, c, sl, input_kind, pose_layout), flip_test,
+                                    get_skeleton(pose_layout)).astype(np.float64)
+            pose -= pose[:, :1]
+            values["abs_mpjpe"] = mpjpe_frames(pose + root, truth).sum()
+            uv_pose = bench_inputs(subj, c, sl, input_kind, pose_layout, norm="intrinsic")
+            rr = root_by_reprojection(pose, uv_pose, np.ones(uv_pose.shape[:2]), pose_layout).astype(np.float64)
+            values["reproj_root"] = np.linalg.norm(rr[:, 0] - truth[:, 0], axis=-1).sum()
+            values["reproj_depth"] = np.abs(rr[:, 0, 2] - truth[:, 0, 2]).sum()
+            values["reproj_abs_mpjpe"] = mpjpe_frames(pose + rr, truth).sum()
+        tables.add(subj.subject, desc, subj.cameras[c].id, name, len(truth), values)
+    return {"input": input_kind, "flip_test": flip_test, "kind": "trajectory", **tables.result()}
 
 
 def evaluate_checkpoint(checkpoint, bench_dir, input_kind: str = "gt", flip_test: bool = True,
-                        progress: bool = True, threads: int = 0) -> dict:
+                        progress: bool = True, threads: int = 0, pose_checkpoint=None) -> dict:
+    """Evaluate a pose model, or a trajectory model (with ``pose_checkpoint``: also the
+    absolute error of pose + root and the reprojection baseline)."""
     if threads > 0:
         torch.set_num_threads(threads)
     model, meta = load_model(checkpoint)
-    if meta.get("target", "pose") != "pose":
-        raise PoseliftError("this is a trajectory model; evaluate a pose model", checkpoint)
     layout = meta.get("skeleton_in", "h36m17")
-    result = evaluate_bench(model, load_bench_dir(bench_dir), input_kind, flip_test, progress, layout=layout)
+    subjects = load_bench_dir(bench_dir)
+    if meta.get("target", "pose") == "trajectory":
+        pose_model, pose_layout = None, "h36m17"
+        if pose_checkpoint is not None:
+            pose_model, pose_meta = load_model(pose_checkpoint)
+            if pose_meta.get("target", "pose") != "pose":
+                raise PoseliftError("not a pose model", pose_checkpoint)
+            pose_layout = pose_meta.get("skeleton_in", "h36m17")
+        result = evaluate_trajectory(model, subjects, input_kind, pose_model, flip_test, progress, layout, pose_layout)
+        result["pose_checkpoint"] = str(pose_checkpoint) if pose_checkpoint else None
+    else:
+        result = evaluate_bench(model, subjects, input_kind, flip_test, progress, layout=layout)
     result["input_layout"] = layout
     result["checkpoint"] = str(checkpoint)
     result["model"] = meta["model"]
     return result
 
 
+COLUMNS = {"mpjpe": ("MPJPE", 1), "p_mpjpe": ("P-MPJPE", 1), "n_mpjpe": ("N-MPJPE", 1), "mpjve": ("MPJVE", 2),
+           "root": ("root", 0), "depth": ("depth", 0), "abs_mpjpe": ("abs MPJPE", 0),
+           "reproj_root": ("reproj root", 0), "reproj_depth": ("reproj depth", 0),
+           "reproj_abs_mpjpe": ("reproj abs", 0)}
+
+
 def format_table(result: dict, by: str = "per_subject", title: str | None = None) -> str:
-    """A plain-text table of one breakdown (rows) by the four metrics (mm)."""
-    rows = [(k, v) for k, v in result[by].items()] + [("all", {k: result[k] for k in (*METRICS, "frames")})]
+    """A plain-text table of one breakdown (rows) by the result's metrics (mm)."""
+    metrics = [k for k in COLUMNS if k in result]
+    rows = [(k, v) for k, v in result[by].items()] + [("all", {k: result[k] for k in (*metrics, "frames")})]
     width = max(12, max(len(k) for k, _ in rows) + 2)
-    lines = []
-    if title:
-        lines.append(title)
-    lines.append(f"{'':<{width}}{'frames':>8}{'MPJPE':>9}{'P-MPJPE':>9}{'N-MPJPE':>9}{'MPJVE':>8}")
+    cols = {k: max(9, len(COLUMNS[k][0]) + 2) for k in metrics}
+    lines = [title] if title else []
+    lines.append(f"{'':<{width}}{'frames':>8}" + "".join(f"{COLUMNS[k][0]:>{cols[k]}}" for k in metrics))
     for k, v in rows:
-        lines.append(f"{k:<{width}}{v['frames']:>8}{v['mpjpe']:>9.1f}{v['p_mpjpe']:>9.1f}{v['n_mpjpe']:>9.1f}{v['mpjve']:>8.2f}")
+        lines.append(f"{k:<{width}}{v['frames']:>8}" + "".join(f"{v[m]:>{cols[m]}.{COLUMNS[m][1]}f}" for m in metrics))
     return "\n".join(lines)

@@ -7,6 +7,7 @@ for repeated use. Keypoints are pixels in the model's input layout; output is ro
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -17,30 +18,52 @@ from .camera import normalize_screen_coordinates
 from .errors import PoseliftError
 from .evaluate import load_model, predict_sequence
 
-DEFAULT_CHECKPOINTS = {"h36m17": "lifter_h36m17_27f.safetensors"}
+# bundled pretrained models (src/poselift/assets), by input layout
+DEFAULT_CHECKPOINTS = {"h36m17": "lifter_h36m17_27f.safetensors", "coco17": "lifter_coco17_27f.safetensors"}
+DEFAULT_TRAJECTORY = {"coco17": "trajectory_coco17_27f.safetensors"}
 
 
-def default_checkpoint(layout: str = "h36m17") -> Path:
-    """Path of the pretrained model bundled for ``layout``."""
-    if layout not in DEFAULT_CHECKPOINTS:
-        raise PoseliftError(f"no pretrained model for input layout {layout!r} (have {', '.join(DEFAULT_CHECKPOINTS)})")
-    path = Path(str(resources.files("poselift") / "assets" / DEFAULT_CHECKPOINTS[layout]))
+def _asset(name: str) -> Path:
+    path = Path(str(resources.files("poselift") / "assets" / name))
     if not path.exists():
         raise PoseliftError("bundled pretrained model is missing from the installation", path)
     return path
 
 
-def resolve_checkpoint(checkpoint, layout: str = "h36m17") -> Path:
+def default_checkpoint(layout: str = "coco17") -> Path:
+    """Path of the bundled pose model for 2D input in ``layout``."""
+    if layout not in DEFAULT_CHECKPOINTS:
+        raise PoseliftError(f"no pretrained model for input layout {layout!r} (have {', '.join(DEFAULT_CHECKPOINTS)})")
+    return _asset(DEFAULT_CHECKPOINTS[layout])
+
+
+def default_trajectory_checkpoint(layout: str = "coco17") -> Path | None:
+    """Path of the bundled root trajectory model for ``layout``, or None if there is none."""
+    return _asset(DEFAULT_TRAJECTORY[layout]) if layout in DEFAULT_TRAJECTORY else None
+
+
+def resolve_checkpoint(checkpoint, layout: str = "coco17") -> Path:
     if checkpoint is None or str(checkpoint) == "default":
         return default_checkpoint(layout)
     return Path(checkpoint)
 
 
-class Lifter:
-    """A loaded lifter. ``Lifter()`` uses the bundled pretrained model."""
+def _check_keypoints(kp: np.ndarray, joints: int) -> np.ndarray:
+    kp = np.asarray(kp, dtype=np.float64)
+    if kp.ndim != 3 or kp.shape[-1] != 2:
+        raise PoseliftError(f"keypoints must be (frames, joints, 2), got shape {kp.shape}")
+    if kp.shape[1] != joints:
+        raise PoseliftError(f"keypoints have {kp.shape[1]} joints but the model takes {joints}")
+    if not np.isfinite(kp).all():
+        raise PoseliftError("keypoints contain NaN or inf (fill missing joints first)")
+    return kp
 
-    def __init__(self, checkpoint=None, device: str = "cpu", flip_test: bool = True):
-        self.path = resolve_checkpoint(checkpoint)
+
+class Lifter:
+    """A loaded pose lifter. ``Lifter(layout=...)`` uses the bundled model for that layout."""
+
+    def __init__(self, checkpoint=None, device: str = "cpu", flip_test: bool = True, layout: str = "coco17"):
+        self.path = resolve_checkpoint(checkpoint, layout)
         self.model, self.meta = load_model(self.path, device)
         self.device = device
         self.flip_test = flip_test
@@ -54,24 +77,43 @@ class Lifter:
 
     def lift(self, keypoints: np.ndarray, width: int, height: int) -> np.ndarray:
         """Pixels (T, J, 2) → root-relative camera-frame 3D (T, J_out, 3), metres."""
-        kp = np.asarray(keypoints, dtype=np.float64)
-        if kp.ndim != 3 or kp.shape[-1] != 2:
-            raise PoseliftError(f"keypoints must be (frames, joints, 2), got shape {kp.shape}")
-        if kp.shape[1] != self.joints_in:
-            raise PoseliftError(f"keypoints have {kp.shape[1]} joints but the model takes {self.joints_in}")
-        if not np.isfinite(kp).all():
-            raise PoseliftError("keypoints contain NaN or inf (fill missing joints first)")
         from .skeleton import get_skeleton
 
+        kp = _check_keypoints(keypoints, self.joints_in)
         x = normalize_screen_coordinates(kp, width, height).astype(np.float32)
         with torch.inference_mode():
             return predict_sequence(self.model, x, self.flip_test, skeleton_in=get_skeleton(self.layout_in),
                                     device=self.device)
 
 
-def lift(keypoints: np.ndarray, width: int, height: int, checkpoint=None, flip_test: bool = True) -> np.ndarray:
-    """One call: pixels (T, J, 2) → 3D (T, J, 3), metres, root-relative camera frame."""
-    return Lifter(checkpoint, flip_test=flip_test).lift(keypoints, width, height)
+class TrajectoryModel:
+    """A loaded root trajectory model: pixels + intrinsics → root in the camera frame."""
+
+    def __init__(self, checkpoint, device: str = "cpu", flip_test: bool = True):
+        self.path = Path(checkpoint)
+        self.model, self.meta = load_model(self.path, device)
+        if self.meta.get("target") != "trajectory":
+            raise PoseliftError("this is not a trajectory model", self.path)
+        self.device, self.flip_test = device, flip_test
+        self.layout_in = self.meta.get("skeleton_in", "h36m17")
+
+    def predict(self, keypoints: np.ndarray, width: int, height: int, focal: float | None = None) -> np.ndarray:
+        """Pixels (T, J, 2) → root positions (T, 1, 3) in the camera frame, metres."""
+        from .skeleton import ROOT1, get_skeleton
+
+        kp = _check_keypoints(keypoints, self.model.cfg.joints_in)
+        f, c = default_intrinsics(width, height, focal)
+        uv = ((kp - c) / f).astype(np.float32)
+        with torch.inference_mode():
+            return predict_sequence(self.model, uv, self.flip_test, skeleton_in=get_skeleton(self.layout_in),
+                                    skeleton_out=ROOT1, device=self.device)
+
+
+def lift(keypoints: np.ndarray, width: int, height: int, layout: str = "coco17", checkpoint=None,
+         flip_test: bool = True) -> np.ndarray:
+    """One call: pixels (T, 17, 2) in ``layout`` (coco17 or h36m17) → Human3.6M-17 3D (T, 17, 3),
+    metres, root-relative, camera frame."""
+    return Lifter(checkpoint, flip_test=flip_test, layout=layout).lift(keypoints, width, height)
 
 
 # ------------------------------------------------------------------------ whole pipeline
@@ -90,99 +132,178 @@ def default_intrinsics(width: int, height: int, focal: float | None = None, fov_
 
 def estimate_trajectory(pose_rel: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, layout: str,
                         width: int, height: int, focal: float | None = None) -> np.ndarray:
-    """Root positions (T, 1, 3) in the camera frame from the lifted pose and the 2D keypoints.
-
-    Solves per frame for the translation that best reprojects the pose onto the keypoints
-    (:func:`~poselift.camera.solve_root_translation`), over the joints both layouts share,
-    weighted by confidence, with the given focal length or a default field of view.
-    """
-    from .camera import solve_root_translation
-    from .skeleton import COCO_FROM_H36M
+    """Root positions (T, 1, 3) in the camera frame by reprojection of the lifted pose onto the
+    pixel keypoints (:func:`~poselift.root.root_by_reprojection`), with the given focal
+    length or a default field of view."""
+    from .root import root_by_reprojection
 
     f, c = default_intrinsics(width, height, focal)
-    uv = (np.asarray(keypoints, dtype=np.float64) - c) / f
-    if layout == "coco17":
-        coco_idx = list(COCO_FROM_H36M)
-        h36m_idx = [COCO_FROM_H36M[k] for k in coco_idx]
-        P, u, w = pose_rel[:, h36m_idx], uv[:, coco_idx], scores[:, coco_idx]
-    else:
-        P, u, w = pose_rel, uv, scores
-    root = solve_root_translation(P, u, np.clip(w, 0.05, 1.0))
-    return root[:, None, :].astype(np.float32)
+    return root_by_reprojection(pose_rel, (np.asarray(keypoints, dtype=np.float64) - c) / f, scores, layout)
 
 
 def _is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_SUFFIXES
 
 
-def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
-          width: int | None = None, height: int | None = None, fps: float | None = None, focal: float | None = None,
-          overwrite: bool = False, video: bool = True, gif: bool = False, progress: bool = True,
-          min_score: float = 0.3) -> dict:
-    """Video or 2D keypoint file in; 3D motion, renders and exports out.
+@dataclass
+class Reconstruction:
+    """3D motion of one person, with the 2D it was lifted from.
 
-    Returns ``{kind: path}`` for everything written plus ``"report"`` (a one-line summary of
-    the gap filling). Keypoint files may be COCO JSON, OpenPose JSON folders, MMPose JSON or
-    (with ``allow_pickle``) VideoPose3D npz; videos go through the 2D detector.
+    ``positions_cam`` (T, 17, 3) Human3.6M-17 joints in the camera frame (metres, x right,
+    y down, z forward); ``keypoints``/``scores`` the gap-filled 2D input (pixels, ``layout``).
+    """
+
+    positions_cam: np.ndarray
+    keypoints: np.ndarray
+    scores: np.ndarray
+    layout: str
+    width: int
+    height: int
+    fps: float
+    trajectory: str  # "model" or "reprojection"
+    report: str
+    checkpoint: str
+    outputs: dict = field(default_factory=dict)  # {kind: path} of what was written, if anything
+
+    @property
+    def positions_world(self) -> np.ndarray:
+        """Floor-aligned world frame (Z up, feet on z = 0), metres."""
+        from .render.export import camera_to_floor
+
+        return camera_to_floor(self.positions_cam)
+
+
+def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int | None = None,
+                fps: float | None = None, focal: float | None = None, trajectory: str = "auto",
+                min_score: float = 0.3, source=None) -> Reconstruction:
+    """A :class:`~poselift.detect.keypoints.KeypointSequence` → :class:`Reconstruction`.
+
+    Fills gaps, picks the bundled model for the keypoints' layout (or uses ``checkpoint``),
+    lifts, and places the root: ``trajectory`` "model" (the bundled trajectory model for
+    the layout), "reprojection" (solve for the root that reprojects the lifted pose onto the
+    keypoints) or "auto" (the model where one is bundled).
     """
     from .detect.fill import fill_gaps
-    from .detect.importers import load_keypoints
-    from .render.export import camera_to_floor, export_all
+    from .detect.keypoints import KeypointSequence
 
-    source = Path(source)
-    if not source.exists():
-        raise PoseliftError("file not found", source)
-    out_dir = Path(out_dir)
-    stem = source.stem if source.is_file() else source.name
-    video_path = source if _is_video(source) else None
-    if video_path is not None:
-        from .detect.base import detect_video, get_detector
-
-        detector = get_detector("mediapipe")
-        try:
-            seq = detect_video(video_path, detector, person=person, progress=progress)
-        finally:
-            detector.close()
-    else:
-        seq = load_keypoints(source, allow_pickle=allow_pickle, person=person or None, layout=layout)
     w, h = width or seq.width, height or seq.height
     if not w or not h:
         raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
-    rate = float(fps or seq.fps or 30.0)
-    if video and not overwrite:  # refuse before writing anything (exports check their own files)
-        for name in (f"{stem}_3d.mp4", f"{stem}_3d.gif" if gif else None):
-            if name and (out_dir / name).exists():
-                raise PoseliftError("exists already (use --overwrite to replace it)", out_dir / name)
+    if trajectory not in ("auto", "model", "reprojection"):
+        raise PoseliftError(f"trajectory must be auto, model or reprojection, got {trajectory!r}")
     filled, report = fill_gaps(seq, min_score=min_score)
-    if filled.layout == "coco17" and checkpoint in (None, "default") and "coco17" not in DEFAULT_CHECKPOINTS:
-        # no COCO-input model is bundled yet: convert to Human3.6M-17 (approximate spine/head)
-        from .detect.keypoints import KeypointSequence
-        from .skeleton import h36m17_from_coco17
+    layout = filled.layout
+    lifter = Lifter(checkpoint, layout=layout)
+    kp_pose, sc_pose = filled.keypoints, filled.scores
+    if lifter.layout_in != layout:
+        if (layout, lifter.layout_in) != ("coco17", "h36m17"):
+            raise PoseliftError(f"the model takes {lifter.layout_in} keypoints but the input is {layout}", lifter.path)
+        from .skeleton import h36m17_from_coco17  # approximate spine and head
 
-        kp_h, sc_h = h36m17_from_coco17(filled.keypoints, filled.scores)
-        filled = KeypointSequence(kp_h, sc_h, "h36m17", filled.width, filled.height, filled.fps, filled.source,
-                                  filled.notes + ["COCO-17 converted to Human3.6M-17 (approximate spine and head)"])
-    lifter = Lifter(checkpoint if checkpoint not in (None, "default") else default_checkpoint(filled.layout))
-    if lifter.layout_in != filled.layout:
-        raise PoseliftError(f"the model takes {lifter.layout_in} keypoints but the input is {filled.layout}",
-                            lifter.path)
+        kp_pose, sc_pose = h36m17_from_coco17(kp_pose, sc_pose)
+        filled = KeypointSequence(filled.keypoints, filled.scores, layout, filled.width, filled.height, filled.fps,
+                                  filled.source, filled.notes + ["COCO-17 converted to Human3.6M-17 for this model"])
+    pose_rel = lifter.lift(kp_pose, w, h)
+    traj_path = default_trajectory_checkpoint(layout) if layout in DEFAULT_TRAJECTORY else None
+    if trajectory == "model" and traj_path is None:
+        raise PoseliftError(f"no trajectory model is bundled for {layout} input (use --trajectory reprojection)")
+    if trajectory in ("auto", "model") and traj_path is not None:
+        root, how = TrajectoryModel(traj_path).predict(filled.keypoints, w, h, focal), "model"
+    else:
+        root = estimate_trajectory(pose_rel, kp_pose, sc_pose, lifter.layout_in, w, h, focal)
+        how = "reprojection"
+    return Reconstruction(pose_rel + root, filled.keypoints, filled.scores, layout, int(w), int(h),
+                          float(fps or seq.fps or 30.0), how, report.summary(), str(lifter.path))
+
+
+def load_input(source, *, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
+               progress: bool = True, detector: str = "mediapipe"):
+    """A video (through the 2D detector) or a keypoint file → KeypointSequence."""
+    source = Path(source)
+    if not source.exists():
+        raise PoseliftError("file not found", source)
+    if _is_video(source):
+        from .detect.base import detect_video, get_detector
+
+        det = get_detector(detector)
+        try:
+            return detect_video(source, det, person=person, progress=progress)
+        finally:
+            det.close()
+    from .detect.importers import load_keypoints
+
+    return load_keypoints(source, allow_pickle=allow_pickle, person=person or None, layout=layout)
+
+
+def _render_paths(out_dir, stem: str, video: bool, gif: bool, overwrite: bool) -> dict[str, Path]:
+    """Render file names; without ``overwrite`` refuses existing ones before anything runs."""
+    out_dir = Path(out_dir)
+    paths = {"mp4": out_dir / f"{stem}_3d.mp4"} if video else {}
+    if video and gif:
+        paths["gif"] = out_dir / f"{stem}_3d.gif"
+    if not overwrite:
+        for p in paths.values():
+            if p.exists():
+                raise PoseliftError("exists already (use --overwrite to replace it)", p)
+    return paths
+
+
+def write_outputs(rec: Reconstruction, out_dir, stem: str, *, video_path=None, video: bool = True, gif: bool = False,
+                  overwrite: bool = False, progress: bool = True) -> dict[str, str]:
+    """Exports (npz, json, csv, bvh, html) and renders (mp4, gif) of a reconstruction."""
+    from .render.export import export_all
     from .skeleton import get_skeleton
 
-    kp = filled.keypoints.astype(np.float64)
-    pose_rel = lifter.lift(kp, w, h)
-    root = estimate_trajectory(pose_rel, kp, filled.scores, filled.layout, w, h, focal)
-    positions_cam = pose_rel + root
-    outputs = dict(export_all(out_dir, stem, positions_cam, kp, filled.scores, rate, overwrite=overwrite))
+    renders = _render_paths(out_dir, stem, video, gif, overwrite)  # exports check their own files
+    outputs = dict(export_all(out_dir, stem, rec.positions_cam, rec.keypoints, rec.scores, rec.fps,
+                              overwrite=overwrite))
     if video:
         from .render.video import render_video
 
-        mp4 = out_dir / f"{stem}_3d.mp4"
-        gif_path = out_dir / f"{stem}_3d.gif" if gif else None
-        render_video(mp4, video_path, kp, get_skeleton(filled.layout), camera_to_floor(positions_cam), rate,
-                     overwrite=overwrite, gif_path=gif_path, progress=progress)
-        outputs["mp4"] = mp4
-        if gif_path is not None:
-            outputs["gif"] = gif_path
-    outputs = {k: str(v) for k, v in outputs.items()}
-    outputs["report"] = report.summary()
+        render_video(renders["mp4"], video_path, rec.keypoints, get_skeleton(rec.layout), rec.positions_world,
+                     rec.fps, overwrite=overwrite, gif_path=renders.get("gif"), progress=progress)
+        outputs.update(renders)
+    return {k: str(v) for k, v in outputs.items()}
+
+
+def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
+          width: int | None = None, height: int | None = None, fps: float | None = None, focal: float | None = None,
+          overwrite: bool = False, video: bool = True, gif: bool = False, progress: bool = True,
+          min_score: float = 0.3, trajectory: str = "auto") -> dict:
+    """Video or 2D keypoint file in; 3D motion, renders and exports out.
+
+    Returns ``{kind: path}`` for everything written plus ``"report"`` (a one-line summary of
+    the gap filling and the root placement). Keypoint files may be COCO JSON, OpenPose JSON
+    folders, MMPose JSON or (with ``allow_pickle``) VideoPose3D npz; videos go through the
+    2D detector.
+    """
+    source = Path(source)
+    stem = source.stem if source.is_file() else source.name
+    _render_paths(out_dir, stem, video, gif, overwrite)  # fail before the (slow) detection
+    seq = load_input(source, allow_pickle=allow_pickle, person=person, layout=layout, progress=progress)
+    rec = reconstruct(seq, checkpoint=checkpoint, width=width, height=height, fps=fps, focal=focal,
+                      trajectory=trajectory, min_score=min_score, source=source)
+    outputs = write_outputs(rec, out_dir, stem, video_path=source if _is_video(source) else None, video=video,
+                            gif=gif, overwrite=overwrite, progress=progress)
+    outputs["report"] = f"{rec.report}; root from the {rec.trajectory}"
     return outputs
+
+
+def infer_video(path, out_dir=None, *, person: int = 0, focal: float | None = None, checkpoint=None,
+                trajectory: str = "auto", overwrite: bool = False, render: bool = True, gif: bool = False,
+                progress: bool = True) -> Reconstruction:
+    """One call: a video → :class:`Reconstruction` (3D joints per frame, camera and world
+    frames); with ``out_dir`` also every export and render (see :func:`write_outputs`)."""
+    path = Path(path)
+    if not path.exists():
+        raise PoseliftError("file not found", path)
+    if not _is_video(path):
+        raise PoseliftError(f"not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})", path)
+    if out_dir is not None:
+        _render_paths(out_dir, path.stem, render, gif, overwrite)
+    seq = load_input(path, person=person, progress=progress)
+    rec = reconstruct(seq, checkpoint=checkpoint, focal=focal, trajectory=trajectory, source=path)
+    if out_dir is not None:
+        rec.outputs = write_outputs(rec, out_dir, path.stem, video_path=path, video=render, gif=gif,
+                                    overwrite=overwrite, progress=progress)
+    return rec

@@ -318,3 +318,18 @@ def test_blazepose_keeps_one_person_in_sports2d(shared_data, blazepose):
     assert len(early) > 150 and len(late) > 20
     assert (hips[early, 1] < 600).all(), "hips at the woman's height while the man is on the box / in the air"
     assert (hips[late, 0] > 900).all(), "hips at the woman's place after the man landed"
+
+
+def test_blazepose_keeps_native_notices_off_stderr(capfd):
+    pytest.importorskip("mediapipe")
+    pytest.importorskip("av")
+    from poselift.demo import demo_clip_path
+
+    detector = base.get_detector("mediapipe")  # builds the graphs: the native side logs here
+    try:
+        seq = base.detect_video(demo_clip_path(), detector, max_frames=5, progress=False)  # models start here
+    finally:
+        detector.close()
+    assert np.isfinite(seq.keypoints).all(-1).any(-1).all()
+    err = capfd.readouterr().err
+    assert "W0000" not in err and "XNNPACK" not in err and err.strip() == ""

@@ -133,3 +133,46 @@ def test_trajectory_model_trains_on_roots_with_inverse_depth_weights(tmp_path):
     assert st.finished and np.isfinite(st.history[-1]["loss_mm"])
     with pytest.raises(PoseliftError, match="joints-out 1"):
         TrainConfig(target="trajectory", epochs=1).validate()
+
+
+def test_weight_average_is_exported_and_resumes_exactly(tmp_path):
+    from poselift.train.checkpoint import load_checkpoint, read_meta
+    from poselift.models.temporal import build_model
+
+    data = _data()
+    ref = Trainer(_cfg(tmp_path, "ref", ema=0.9, checkpoint_every=3), data=data, progress=False)
+    ref.train()
+    cut = Trainer(_cfg(tmp_path, "cut", ema=0.9, checkpoint_every=3), data=data, progress=False)
+    cut.train(stop_after_steps=5)
+    resumed = Trainer(_cfg(tmp_path, "cut", ema=0.9, checkpoint_every=3), data=data, progress=False)
+    assert resumed.resume() and resumed.ema.updates == 3
+    resumed.train()
+    a, b = ref.ema.state_dict(), resumed.ema.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed.ema.updates == 3 * resumed.sampler.batches_per_epoch(32)
+    # model.safetensors holds the average, last.safetensors the raw weights
+    exported = build_model(ref.cfg.model)
+    meta = load_checkpoint(tmp_path / "ref" / "model.safetensors", exported)
+    assert meta["weights"] == "ema" and read_meta(tmp_path / "ref" / "last.safetensors")["weights"] == "raw"
+    assert all(torch.equal(exported.state_dict()[k], a[k]) for k in a)
+    raw = build_model(ref.cfg.model)
+    load_checkpoint(tmp_path / "ref" / "last.safetensors", raw)
+    assert all(torch.equal(raw.state_dict()[k], v) for k, v in _weights(ref).items())
+    assert not torch.equal(raw.state_dict()["shrink.weight"], exported.state_dict()["shrink.weight"])
+
+
+def test_weight_average_does_not_change_training(tmp_path):
+    data = _data()
+    plain = Trainer(_cfg(tmp_path, "plain"), data=data, progress=False)
+    plain.train()
+    avg = Trainer(_cfg(tmp_path, "avg", ema=0.99), data=data, progress=False)
+    avg.train()
+    a, b = _weights(plain), _weights(avg)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_refuses_other_weight_average(tmp_path):
+    data = _data()
+    Trainer(_cfg(tmp_path, "e"), data=data, progress=False).train(stop_after_steps=4)
+    with pytest.raises(PoseliftError, match="ema"):
+        Trainer(_cfg(tmp_path, "e", ema=0.999), data=data, progress=False).resume()

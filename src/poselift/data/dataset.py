@@ -14,7 +14,7 @@ import numpy as np
 from ..camera import Camera
 from ..errors import PoseliftError
 from . import cmu
-from .virtual import RandomCameraSpec, assign_rigs, h36m_rigs, random_camera
+from .virtual import RandomCameraSpec, assign_rigs, h36m_rigs, random_camera_facing
 
 
 @dataclass
@@ -131,8 +131,7 @@ def build_cmu_training_set(
     for clip in clips:
         pos = downsample_clip(clip.positions, downsample)
         cams = list(rigs[clip.subject]) if rig_cameras else []
-        centre = pos[:, 0, :2].mean(0)
-        cams += [random_camera(rng, spec, centre=centre) for _ in range(random_cameras)]
+        cams += [random_camera_facing(rng, pos, spec) for _ in range(random_cameras)]
         if not cams:
             raise PoseliftError("no cameras: enable the rigs or ask for random cameras")
         for cam in cams:

@@ -55,6 +55,9 @@ same for ``switch_jump`` 0.3-1.0, ``max_speed`` 0.75-3 and ``crop_scale`` 2-3.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +73,25 @@ _HIPS = (11, 12)  # COCO-17 left and right hip
 MEDIAPIPE_VERSION = "0.10.21"
 INSTALL = ("pip install -r requirements-video.txt && "
            f"pip install --no-deps mediapipe=={MEDIAPIPE_VERSION}")
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Silence file descriptor 2 (the native library's notices) for the duration.
+
+    MediaPipe's C++ side logs routine messages ("Created TensorFlow Lite XNNPACK delegate",
+    "Feedback manager requires ...") when a graph is built and when its models first run;
+    they are not errors and would bury the progress bars. Python-level errors still raise.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _import_pose_solution():
@@ -136,9 +158,13 @@ class MediaPipePose:
         self.crop_scale, self.max_people, self.forget_after = float(crop_scale), int(max_people), float(forget_after)
         common = dict(model_complexity=model_complexity, enable_segmentation=False,
                       min_detection_confidence=min_detection_confidence)
-        self._tracker = pose.Pose(static_image_mode=False, smooth_landmarks=smooth_landmarks,
-                                  min_tracking_confidence=min_tracking_confidence, **common)
-        self._static = pose.Pose(static_image_mode=True, **common)
+        with _native_stderr_silenced():
+            self._tracker = pose.Pose(static_image_mode=False, smooth_landmarks=smooth_landmarks,
+                                      min_tracking_confidence=min_tracking_confidence, **common)
+            self._static = pose.Pose(static_image_mode=True, **common)
+            blank = np.zeros((64, 64, 3), np.uint8)  # the graphs start (and log) on their first frame
+            for graph in (self._tracker, self._static):
+                graph.process(blank)
         self._tracker_used = False
         self.start()
 
@@ -224,7 +250,8 @@ class MediaPipePose:
 
     def _run(self, pose, image: np.ndarray, offset=(0, 0), size=None) -> Detection | None:
         """One Pose call on ``image``; keypoints mapped into the full frame of size ``size``."""
-        result = pose.process(image)
+        with _native_stderr_silenced():  # models inside the graph start (and log) on first use
+            result = pose.process(image)
         if result.pose_landmarks is None:
             return None
         h, w = image.shape[:2]

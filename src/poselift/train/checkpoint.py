@@ -35,11 +35,16 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
 
 
-def save_checkpoint(path, model: torch.nn.Module, meta: dict, optimizer=None, half: bool = False) -> None:
-    """Write weights (+ optimiser and RNG state) and ``meta`` atomically to ``path``."""
+def save_checkpoint(path, model: torch.nn.Module, meta: dict, optimizer=None, half: bool = False,
+                    weights: dict[str, torch.Tensor] | None = None, extra: dict[str, torch.Tensor] | None = None) -> None:
+    """Write weights (+ optimiser and RNG state) and ``meta`` atomically to ``path``.
+
+    ``weights`` replaces the model's own state dict (e.g. averaged weights); ``extra`` adds
+    tensors under their own names (which must not start with ``model.`` or ``optim.``).
+    """
     path = Path(path)
     tensors = {}
-    for k, v in model.state_dict().items():
+    for k, v in (model.state_dict() if weights is None else weights).items():
         v = v.detach().cpu().contiguous()
         if half and v.is_floating_point():
             v = v.half()
@@ -50,6 +55,10 @@ def save_checkpoint(path, model: torch.nn.Module, meta: dict, optimizer=None, ha
         tensors.update(opt_t)
         meta["optimizer"] = opt_meta
         tensors["rng.torch"] = torch.get_rng_state()
+    for k, v in (extra or {}).items():
+        if k.startswith(("model.", "optim.")):
+            raise ValueError(f"extra tensor name {k!r} clashes with the checkpoint's own")
+        tensors[k] = v.detach().cpu().contiguous()
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"poselift": json.dumps(meta)})
     side = {k: v for k, v in meta.items() if k != "optimizer"}
@@ -74,6 +83,16 @@ def read_meta(path) -> dict:
     if meta.get("format") != FORMAT:
         raise PoseliftError(f"unknown checkpoint format {meta.get('format')!r}", path)
     return meta
+
+
+def load_tensors(path, prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors of ``path`` whose names start with ``prefix``, with the prefix removed."""
+    read_meta(path)
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise PoseliftError(f"not a readable safetensors checkpoint ({e})", path) from None
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def load_checkpoint(path, model: torch.nn.Module | None = None, optimizer=None) -> dict:

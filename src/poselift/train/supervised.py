@@ -3,6 +3,8 @@
 Amsgrad, lr 0.001 decayed x0.95 after each epoch, batch 1024 clips, BN momentum from 0.1
 decaying exponentially towards 0.001 over the planned epochs, flip augmentation, one
 predicted frame per clip through the strided twin. The budget is epochs or clips drawn.
+With ``ema`` > 0 an exponential moving average of the weights (see :mod:`.ema`) is kept
+beside them and becomes the exported model; the raw weights stay in ``last.safetensors``.
 Everything random derives from ``seed``: the clip order of epoch ``e`` from (seed, e), and
 dropout from the torch RNG stored in each checkpoint, so ``resume`` continues exactly.
 """
@@ -26,7 +28,8 @@ from ..errors import PoseliftError
 from ..metrics import mpjpe, weighted_mpjpe
 from ..skeleton import get_skeleton
 from ..models.temporal import build_model, causal_shift, receptive_field
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, load_tensors, save_checkpoint
+from .ema import WeightAverage
 
 LAST = "last.safetensors"  # full training state
 MODEL = "model.safetensors"  # weights + config, for evaluation and inference
@@ -95,10 +98,11 @@ class TrainState:
     lr: float = 0.0
     finished: bool = False
     history: list | None = None
+    ema_updates: int = 0
 
     def to_dict(self):
         return dict(epoch=self.epoch, batch=self.batch, drawn=self.drawn, lr=self.lr,
-                    finished=self.finished, history=self.history or [])
+                    finished=self.finished, history=self.history or [], ema_updates=self.ema_updates)
 
 
 class Trainer:
@@ -112,6 +116,7 @@ class Trainer:
         self.sampler = make_sampler(cfg, self.data)
         self.model = build_model(cfg.model, strided=cfg.stride == 1)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, amsgrad=True)
+        self.ema = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
         self.state = TrainState(lr=cfg.lr, history=[])
         self.n_epochs = planned_epochs(cfg, len(self.sampler))
         self.total = budget(cfg, len(self.sampler))
@@ -132,12 +137,16 @@ class Trainer:
             "epoch_size": len(self.sampler),
             "planned_epochs": self.n_epochs,
             "budget": self.total,
+            "weights": "ema" if self.ema else "raw",
         }
 
     def save(self) -> None:
+        if self.ema:
+            self.state.ema_updates = self.ema.updates
         meta = self._meta()
-        save_checkpoint(self.dir / LAST, self.model, meta, optimizer=self.optimizer)
-        save_checkpoint(self.dir / MODEL, self.model, meta)
+        extra = {f"ema.{k}": v for k, v in self.ema.state_dict().items()} if self.ema else None
+        save_checkpoint(self.dir / LAST, self.model, dict(meta, weights="raw"), optimizer=self.optimizer, extra=extra)
+        save_checkpoint(self.dir / MODEL, self.model, meta, weights=self.ema.state_dict() if self.ema else None)
 
     def resume(self) -> bool:
         """Load ``last.safetensors`` from the checkpoint folder if there is one."""
@@ -149,12 +158,16 @@ class Trainer:
         mine = self.cfg.to_dict()
         keys = ("model", "batch_size", "lr", "lr_decay", "seed", "flip", "stride", "frame_stride", "downsample",
                 "random_cameras", "rig_cameras", "input_layout", "detector_noise", "target", "epochs", "samples",
-                "train_dir")
+                "train_dir", "ema")
+        saved.setdefault("ema", 0.0)  # checkpoints from before weight averaging existed
         diff = [k for k in keys if saved.get(k) != mine.get(k)]
         if diff:
             raise PoseliftError(f"cannot resume: the run was started with other settings ({', '.join(diff)})", path)
         st = meta["state"]
-        self.state = TrainState(st["epoch"], st["batch"], st["drawn"], st["lr"], st["finished"], st["history"])
+        self.state = TrainState(st["epoch"], st["batch"], st["drawn"], st["lr"], st["finished"], st["history"],
+                                st.get("ema_updates", 0))
+        if self.ema:
+            self.ema.load(load_tensors(path, "ema."), self.state.ema_updates)
         return True
 
     # ---------------------------------------------------------------------- training
@@ -172,6 +185,8 @@ class Trainer:
             loss = mpjpe(pred, batch.targets_3d)
         loss.backward()
         self.optimizer.step()
+        if self.ema:
+            self.ema.update(self.model)
         return float(loss.detach())
 
     def train(self, stop_after_steps: int | None = None) -> TrainState:
