@@ -41,3 +41,24 @@ def write_bench(path, subject="09", clip_frames=(40, 25), n_cameras=2, seed=0):
         "camera_t": np.array([c.t for c in cams], np.float32),
     })
     return world, p3
+
+
+def full32(motion17: np.ndarray) -> np.ndarray:
+    """A Human3.6M 32-joint pose whose 17 kept joints are ``motion17``; the 15 dropped ones sit far away."""
+    from poselift.data.h36m import KEEP_17
+
+    full = np.full(motion17.shape[:-2] + (32, 3), 99.0)
+    full[..., list(KEEP_17), :] = motion17
+    return full
+
+
+def write_h36m_cdf(path, motion17_m: np.ndarray) -> None:
+    """A Human3.6M D3_Positions file as released: CDF variable Pose (1, F, 96), millimetres."""
+    from cdflib import cdfwrite
+
+    pose = (full32(motion17_m) * 1000.0).reshape(1, len(motion17_m), 96)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = cdfwrite.CDF(str(path), delete=True)
+    c.write_var({"Variable": "Pose", "Data_Type": 44, "Num_Elements": 1, "Rec_Vary": True,
+                 "Dim_Sizes": list(pose.shape[1:])}, var_data=pose.astype(np.float32))
+    c.close()

@@ -112,3 +112,31 @@ def test_trajectory_training_and_evaluation_with_default_models(tmp_path, tiny_d
     assert "reproj root" in table and "abs MPJPE" in table
     assert main(["evaluate", "--checkpoint", "default", "--layout", "coco17", "--bench", str(bench), "-q"]) == 0
     assert "lifter_coco17" in capsys.readouterr().out
+
+
+def test_h36m_prepare_train_evaluate(tmp_path, capsys):
+    pytest.importorskip("cdflib")
+    from helpers import write_h36m_cdf
+
+    root = tmp_path / "h36m"
+    for subject, seed in (("S1", 0), ("S9", 1)):
+        for k, name in enumerate(("Walking 1", "Directions")):
+            write_h36m_cdf(root / subject / "MyPoseFeatures" / "D3_Positions" / f"{name}.cdf",
+                           random_motion(40, seed * 10 + k).astype(np.float64))
+    out = tmp_path / "h36m.npz"
+    assert main(["prepare", "h36m", "--source", str(root), "--out", str(out), "-q"]) == 0
+    assert "subjects S1, S9" in capsys.readouterr().out
+    ck = tmp_path / "run"
+    assert main(["train", "--data", "h36m", "--dataset", str(out), "-k", "gt", "--subjects", "S1", "-arc", "3",
+                 "-ch", "16", "-e", "1", "-b", "64", "--checkpoint-dir", str(ck), "-q"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["clips"] == 2 * 2 * 40 * 4
+    js = tmp_path / "res.json"
+    assert main(["evaluate", "--data", "h36m", "--dataset", str(out), "-k", "gt", "--checkpoint",
+                 str(ck / "model.safetensors"), "--json", str(js), "-q"]) == 0
+    table = capsys.readouterr().out
+    assert "per action" in table and "Walking" in table and "Directions" in table
+    res = json.loads(js.read_text())
+    assert set(res["per_subject"]) == {"S9"} and res["frames"] == 2 * 40 * 4 and res["data"] == "h36m"
+    assert main(["evaluate", "--data", "h36m", "--dataset", str(out), "-k", "cpn_ft_h36m_dbb", "--checkpoint",
+                 str(ck / "model.safetensors"), "-q"]) == 2
+    assert "no 2D source 'cpn_ft_h36m_dbb'" in capsys.readouterr().err

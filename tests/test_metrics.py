@@ -3,6 +3,8 @@ import pytest
 import torch
 
 from poselift.metrics import (
+    AUC_THRESHOLDS,
+    auc,
     bone_lengths,
     mpjpe,
     mpjpe_frames,
@@ -12,6 +14,7 @@ from poselift.metrics import (
     n_mpjpe_frames,
     p_mpjpe,
     p_mpjpe_frames,
+    pck,
     procrustes_align,
     weighted_mpjpe,
 )
@@ -224,3 +227,35 @@ def test_bone_lengths_matches_skeleton():
     y = np.zeros((2, 3))
     y[1] = [0.0, 3.0, 4.0]
     np.testing.assert_allclose(bone_lengths(y, (-1, 0)), [5.0])
+
+
+def _pck_poses():
+    """Two poses of 4 joints; root 0 exact, then errors 0.052, 0.102 and 0.20 m after root alignment."""
+    target = np.zeros((2, 4, 3))
+    target[:, 1:, 0] = [0.3, 0.6, 0.9]
+    pred = target.copy()
+    pred[:, 1, 1] = 0.052
+    pred[:, 2, 2] = 0.102
+    pred[:, 3, 0] += 0.20
+    pred += np.array([1.0, -2.0, 0.5])  # a global offset: removed by root alignment
+    return pred, target
+
+
+def test_pck_hand_computed():
+    pred, target = _pck_poses()
+    assert pck(pred, target) == pytest.approx(3 / 4)  # 0, 52 and 102 mm within 150 mm; 200 mm not
+    assert pck(pred, target, threshold=0.08) == pytest.approx(2 / 4)
+    assert pck(pred, target, root=None) == 0.0  # without alignment the 2.3 m offset misses everything
+    t = pck(torch.tensor(pred), torch.tensor(target))
+    assert torch.is_tensor(t) and float(t) == pytest.approx(0.75)
+
+
+def test_auc_hand_computed():
+    assert len(AUC_THRESHOLDS) == 31 and AUC_THRESHOLDS[1] == pytest.approx(0.005) and AUC_THRESHOLDS[-1] == 0.15
+    pred, target = _pck_poses()
+    # thresholds 0, 5, ..., 150 mm: the exact root counts from 5 mm on (30 of 31), the 52 mm joint from 55 mm
+    # (20), the 102 mm joint from 105 mm (10), the 200 mm joint never; strict "<", as PCK
+    expect = (30 + 20 + 10 + 0) / (4 * 31)
+    assert auc(pred, target) == pytest.approx(expect)
+    assert float(auc(torch.tensor(pred), torch.tensor(target))) == pytest.approx(expect)
+    assert auc(target, target) == pytest.approx(30 / 31)  # a perfect pose: all but the 0 mm threshold

@@ -57,7 +57,8 @@ TRAIN_FLAGS = {
     "lr_decay": "lr_decay", "stride": "stride", "frame_stride": "frame_stride", "downsample": "downsample",
     "random_cameras": "random_cameras", "seed": "seed", "threads": "threads",
     "checkpoint_every": "checkpoint_every", "input_layout": "input_layout", "target": "target",
-    "ema": "ema",
+    "ema": "ema", "dataset": "dataset", "keypoints": "keypoints", "subjects": "subjects", "actions": "actions",
+    "subset": "subset",
 }
 
 
@@ -113,12 +114,23 @@ def cmd_evaluate(a) -> int:
         from .infer import default_checkpoint
 
         pose = str(default_checkpoint(a.layout))
+    from .data.protocols import split_list
+
     res = evaluate_checkpoint(a.checkpoint, a.bench, a.input, flip_test=not a.no_test_flip,
-                              progress=not a.quiet, threads=a.threads, pose_checkpoint=pose)
-    print(format_table(res, "per_subject", title=f"{a.checkpoint} on {a.bench}, input {a.input} (mm)"))
-    if a.by_description:
+                              progress=not a.quiet, threads=a.threads, pose_checkpoint=pose, data=a.data,
+                              dataset=a.dataset, subjects=split_list(a.subjects) or None,
+                              actions=split_list(a.actions) or None)
+    where = a.bench if a.data == "cmu" else a.dataset
+    print(format_table(res, "per_subject", title=f"{a.checkpoint} on {where}, input {a.input} (mm)"))
+    if a.by_description or a.data in ("h36m", "humaneva"):
         print()
-        print(format_table(res, "per_description", title="per clip description (mm)"))
+        print(format_table(res, "per_description", title="per action (mm)"))
+    if a.data == "humaneva" and "p_mpjpe" in res:
+        from .data.humaneva import format_table4
+
+        records = [(k.rsplit("/", 1)[0], k.rsplit("/", 1)[1], v["frames"], v["p_mpjpe"])
+                   for k, v in res["per_subject_description"].items()]
+        print("\nHumanEva-I, Table 4 layout:\n" + format_table4(records))
     if a.json:
         save_json(a.json, res)
         print(f"wrote {a.json}", file=sys.stderr)
@@ -140,12 +152,40 @@ def cmd_infer(a) -> int:
 
 
 def cmd_prepare(a) -> int:
-    if a.dataset != "mocap":
-        raise PoseliftError(f"preparing {a.dataset} is not supported yet (supported: mocap)")
-    from .data.mocap import prepare_mocap
+    import warnings
 
-    out = prepare_mocap(a.source, a.out, subject=a.subject, overwrite=a.overwrite, progress=not a.quiet)
-    print(f"wrote {out}")
+    from .data.protocols import split_list
+
+    if a.dataset == "mocap":
+        from .data.mocap import prepare_mocap
+
+        out = prepare_mocap(a.source, a.out, subject=a.subject, overwrite=a.overwrite, progress=not a.quiet)
+        print(f"wrote {out}")
+        return 0
+    common = dict(allow_pickle=a.allow_pickle, overwrite=a.overwrite, progress=not a.quiet)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if a.dataset == "h36m":
+            from .data.h36m import prepare_h36m
+
+            out = prepare_h36m(a.source, a.out, detections=a.detections, cameras=a.cameras,
+                               subjects=split_list(a.subjects) or None, **common)
+        elif a.dataset == "humaneva":
+            from .data.humaneva import prepare_humaneva
+
+            out = prepare_humaneva(a.source, a.out, detections=a.detections, cameras=a.cameras,
+                                   subjects=split_list(a.subjects) or None, **common)
+        else:
+            from .data.mpi3dhp import prepare_mpi3dhp
+
+            out = prepare_mpi3dhp(a.source, a.out, sequences=split_list(a.subjects) or None, target=a.target,
+                                  **common)
+    for w in caught:
+        print(f"poselift: warning: {w.message}", file=sys.stderr)
+    from .data.prepared import prepared_info
+
+    info = prepared_info(out)
+    print(f"wrote {out}: {info.dataset}, subjects {', '.join(info.subjects)}, 2D sources {', '.join(info.sources)}")
     return 0
 
 
@@ -169,8 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train a lifter")
     s.add_argument("--config", help="TOML file of settings (flags override it)")
-    s.add_argument("--data", choices=["cmu"], default=None)
-    s.add_argument("--train-dir", default=None, help="folder of cmu_*.npz training files")
+    s.add_argument("--data", choices=["cmu", "h36m", "humaneva"], default=None, help="dataset (default cmu)")
+    s.add_argument("--train-dir", default=None, help="cmu: folder of cmu_*.npz training files")
+    s.add_argument("--dataset", default=None, help="h36m/humaneva: the prepared file (poselift prepare ...)")
+    s.add_argument("-k", "--keypoints", default=None, help="h36m/humaneva: 2D source (gt, cpn_ft_h36m_dbb, ...)")
+    s.add_argument("--subjects", default=None, help="training subjects, comma-separated (default: the protocol's)")
+    s.add_argument("--actions", default=None, help="only these actions, comma-separated (default: all)")
+    s.add_argument("--subset", type=float, default=None, help="fraction of each training clip to use")
     s.add_argument("--calibration", default=None, help="cameras JSON (default: bundled Human3.6M)")
     s.add_argument("--checkpoint-dir", "-c", default=None)
     s.add_argument("-e", "--epochs", type=int, default=None)
@@ -202,8 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("evaluate", help="evaluate a checkpoint on benchmark files")
     s.add_argument("--checkpoint", required=True)
-    s.add_argument("--bench", required=True, help="folder of bench_*.npz files")
-    s.add_argument("--input", choices=["gt", "det"], default="gt")
+    s.add_argument("--data", choices=["cmu", "h36m", "humaneva", "3dhp"], default="cmu",
+                   help="dataset (default cmu: give --bench; others: give --dataset)")
+    s.add_argument("--bench", help="cmu: folder of bench_*.npz files")
+    s.add_argument("--dataset", help="h36m/humaneva/3dhp: the prepared file (poselift prepare ...)")
+    s.add_argument("--input", "-k", "--keypoints", dest="input", default="gt",
+                   help="2D source: gt or det (cmu), gt, cpn_ft_h36m_dbb, ... (prepared datasets)")
+    s.add_argument("--subjects", help="evaluate these subjects, comma-separated (default: the protocol's test set)")
+    s.add_argument("--actions", help="only these actions, comma-separated (default: all; HumanEva: Walk,Jog,Box)")
     s.add_argument("--json", help="write the full result here")
     s.add_argument("--no-test-flip", action="store_true")
     s.add_argument("--by-description", action="store_true", help="also print the per-description table")
@@ -240,9 +291,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("prepare", help="convert a dataset's raw files to poselift's safe format")
     s.add_argument("dataset", choices=["mocap", "h36m", "humaneva", "3dhp"])
-    s.add_argument("--source", required=True, help="folder of raw files (mocap: *.asf + *_*.amc, *.bvh)")
-    s.add_argument("--out", required=True, help="output .npz (mocap: CMU-17 training layout)")
-    s.add_argument("--subject", help="subject id to record (default: from the file names)")
+    s.add_argument("--source", required=True,
+                   help="mocap: folder of *.asf + *_*.amc, *.bvh; h36m: the release folder (S*/MyPoseFeatures/"
+                        "D3_Positions/*.cdf) or data_3d_h36m.npz; humaneva: data_3d_humaneva15.npz; "
+                        "3dhp: the test set folder (TS1..TS6/annot_data.mat)")
+    s.add_argument("--out", required=True, help="output .npz (mocap: CMU-17 training layout; others: prepared file)")
+    s.add_argument("--subject", help="mocap: subject id to record (default: from the file names)")
+    s.add_argument("--detections", nargs="*", default=(),
+                   help="h36m/humaneva: 2D files (data_2d_<dataset>_<source>.npz, e.g. ..._gt, ..._cpn_ft_h36m_dbb)")
+    s.add_argument("--cameras", help="h36m/humaneva: calibration JSON (default: the bundled one)")
+    s.add_argument("--subjects", help="only these subjects (3dhp: sequences TS1..TS6), comma-separated")
+    s.add_argument("--target", choices=["univ_annot3", "annot3"], default="univ_annot3",
+                   help="3dhp: which 3D annotation (universal skeleton scale, the usual choice, or original)")
+    s.add_argument("--allow-pickle", action="store_true",
+                   help="read the legacy pickled VideoPose3D npz files (trusted files only)")
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_prepare)

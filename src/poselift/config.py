@@ -26,8 +26,13 @@ class TrainConfig:
     """Supervised training (the published recipe by default)."""
 
     model: ModelConfig = field(default_factory=ModelConfig)
-    data: str = "cmu"
-    train_dir: str = ""
+    data: str = "cmu"  # cmu, h36m, humaneva (3dhp: evaluation only)
+    train_dir: str = ""  # cmu: the folder of cmu_*.npz
+    dataset: str = ""  # other datasets: the prepared file (poselift prepare ...)
+    keypoints: str = "gt"  # other datasets: the 2D source to train on (gt, cpn_ft_h36m_dbb, ...)
+    subjects: str = ""  # other datasets: training subjects, comma-separated (default: the protocol's)
+    actions: str = ""  # other datasets: only these actions (descriptions), comma-separated
+    subset: float = 1.0  # other datasets: fraction of each clip used (a contiguous, seeded part)
     calibration: str = ""  # cameras JSON; empty = the bundled Human3.6M calibration
     checkpoint_dir: str = "runs/train"
     epochs: int = 0  # 0 = derive from samples
@@ -49,7 +54,7 @@ class TrainConfig:
     seed: int = 1234
     threads: int = 0  # torch threads; 0 = torch's default
     checkpoint_every: int = 200  # mid-epoch checkpoint every N steps (0 = at epoch ends only)
-    ema: float = 0.0  # decay of the exported weight average (0 = export the raw weights)
+    ema: float = 0.999  # decay of the exported weight average (0 = export the raw weights, as published)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,6 +76,14 @@ class TrainConfig:
     def validate(self) -> None:
         if self.target not in ("pose", "trajectory"):
             raise PoseliftError(f"target must be 'pose' or 'trajectory', got {self.target!r}")
+        from .data.protocols import DATASETS
+
+        if self.data not in DATASETS:
+            raise PoseliftError(f"unknown dataset {self.data!r} (known: {', '.join(DATASETS)})")
+        if self.data != "cmu" and not self.dataset:
+            raise PoseliftError(f"give the prepared {self.data} file: --dataset FILE (made by poselift prepare)")
+        if not 0 < self.subset <= 1:
+            raise PoseliftError(f"subset must be in (0, 1], got {self.subset}")
         if self.input_layout not in ("h36m17", "coco17"):
             raise PoseliftError(f"input layout must be 'h36m17' or 'coco17', got {self.input_layout!r}")
         if self.target == "trajectory" and self.model.joints_out != 1:

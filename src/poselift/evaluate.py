@@ -19,12 +19,13 @@ from .data.cmu import BenchSubject, load_bench_dir
 from .data.dataset import root_relative
 from .data.windows import pad_sequence_torch
 from .errors import PoseliftError
-from .metrics import mpjpe_frames, mpjve, n_mpjpe_frames, p_mpjpe_frames
+from .metrics import auc, mpjpe_frames, mpjve, n_mpjpe_frames, p_mpjpe_frames, pck
 from .models.temporal import ModelConfig, TemporalModel
 from .skeleton import H36M17, Skeleton, coco17_from_h36m17, flip_pose, get_skeleton
 from .train.checkpoint import load_checkpoint, read_meta
 
 METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
+SCALE = {"pck": 100.0, "auc": 100.0}  # percentages; every other figure metres → mm
 
 
 def load_model(path, device: str = "cpu") -> tuple[TemporalModel, dict]:
@@ -59,24 +60,28 @@ def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout:
                  norm: str = "screen") -> np.ndarray:
     """The model input for one clip of one benchmark camera, normalised.
 
-    Human3.6M-17 inputs are the file's own 2D (``gt`` exact, ``det`` synthetic detections).
-    COCO-17 inputs are derived from the 3D as the training pipeline does (face joints
-    synthesised, projected with the camera's distortion), with seeded synthetic detector
-    noise for ``det``.
+    The file's own 2D of source ``input_kind`` when it is in the model's ``layout`` (CMU-17:
+    ``gt`` exact, ``det`` synthetic detections). COCO-17 inputs for Human3.6M-17 data are
+    derived from the 3D as the training pipeline does (face joints synthesised, projected
+    with the camera's distortion), with seeded synthetic detector noise for ``det``.
     """
     from .data.dataset import intrinsic_normalize
     from .data.noise import add_detector_noise
 
     cam = subj.cameras[c]
-    if layout == "h36m17":
+    if input_kind in subj.positions_2d and subj.layout_2d(input_kind) == layout:
         px = subj.positions_2d[input_kind][c, sl].astype(np.float64)
-    elif layout == "coco17":
+    elif layout == "coco17" and subj.skeleton == "h36m17" and input_kind in ("gt", "det"):
         px = cam.project(coco17_from_h36m17(subj.positions_3d_camera[c, sl].astype(np.float64)))
         if input_kind == "det":
             rng = np.random.default_rng([int(subj.subject) if subj.subject.isdigit() else 0, c, sl.start, 2024])
             px = add_detector_noise(px, rng, cam.res_w)
+    elif input_kind not in subj.positions_2d:
+        raise PoseliftError(f"subject {subj.subject} has no 2D source {input_kind!r} "
+                            f"(has {', '.join(subj.positions_2d)})")
     else:
-        raise PoseliftError(f"no benchmark inputs for layout {layout!r}")
+        raise PoseliftError(f"2D source {input_kind!r} is in layout {subj.layout_2d(input_kind)}; "
+                            f"the model takes {layout}")
     if norm == "intrinsic":
         return intrinsic_normalize(px, cam)
     return cam.normalize(px).astype(np.float32)
@@ -97,7 +102,7 @@ class _Acc:
             self.sums[k] += v
 
     def result(self) -> dict:
-        out = {k: 1000.0 * v / self.frames for k, v in self.sums.items()}
+        out = {k: SCALE.get(k, 1000.0) * v / self.frames for k, v in self.sums.items()}
         out["frames"] = self.frames
         return out
 
@@ -106,11 +111,12 @@ class _Tables:
     """Overall, per-subject, per-description, per-camera and per-clip accumulators."""
 
     def __init__(self):
-        self.overall, self.subject, self.desc, self.camera, self.clip = (
-            _Acc(), defaultdict(_Acc), defaultdict(_Acc), defaultdict(_Acc), defaultdict(_Acc))
+        self.overall, self.subject, self.desc, self.camera, self.clip, self.subject_desc = (
+            _Acc(), defaultdict(_Acc), defaultdict(_Acc), defaultdict(_Acc), defaultdict(_Acc), defaultdict(_Acc))
 
     def add(self, subject, desc, camera, clip, n, values):
-        for acc in (self.overall, self.subject[subject], self.desc[desc], self.camera[camera], self.clip[clip]):
+        for acc in (self.overall, self.subject[subject], self.desc[desc], self.camera[camera],
+                    self.clip[f"{subject}/{clip}"], self.subject_desc[f"{subject}/{desc}"]):
             acc.add(n, values)
 
     def result(self) -> dict:
@@ -119,8 +125,17 @@ class _Tables:
             "per_subject": {k: v.result() for k, v in sorted(self.subject.items())},
             "per_camera": {k: v.result() for k, v in self.camera.items()},
             "per_description": {k: v.result() for k, v in sorted(self.desc.items())},
+            "per_subject_description": {k: v.result() for k, v in sorted(self.subject_desc.items())},
             "per_clip": {k: v.result() for k, v in sorted(self.clip.items())},
         }
+
+
+def _check_source(subjects: list[BenchSubject], source: str) -> None:
+    if not subjects:
+        raise PoseliftError("no subjects to evaluate")
+    known = set().union(*(s.positions_2d for s in subjects)) | {"gt", "det"}
+    if source not in known:
+        raise PoseliftError(f"input must be one of {', '.join(sorted(known))}, got {source!r}")
 
 
 def _jobs(subjects: list[BenchSubject]):
@@ -128,11 +143,12 @@ def _jobs(subjects: list[BenchSubject]):
 
 
 def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
-                   flip_test: bool = True, progress: bool = True, layout: str = "h36m17") -> dict:
-    """Evaluate ``model`` on benchmark subjects; returns overall, per-subject, per-description,
-    per-camera and per-clip tables (mm). ``layout`` is the model's input layout."""
-    if input_kind not in ("gt", "det"):
-        raise PoseliftError(f"input must be 'gt' or 'det', got {input_kind!r}")
+                   flip_test: bool = True, progress: bool = True, layout: str = "h36m17",
+                   extra_metrics: tuple[str, ...] = ()) -> dict:
+    """Evaluate ``model`` on benchmark subjects with the 2D source ``input_kind``; returns
+    overall, per-subject, per-description, per-camera and per-clip tables (mm; ``pck`` and
+    ``auc`` among ``extra_metrics`` in %). ``layout`` is the model's input layout."""
+    _check_source(subjects, input_kind)
     skel_in = get_skeleton(layout)
     tables = _Tables()
     jobs = _jobs(subjects)
@@ -150,6 +166,10 @@ def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kin
             "n_mpjpe": n_mpjpe_frames(pred, target).sum(),
             "mpjve": mpjve(pred, target) * n if n > 1 else 0.0,
         }
+        if "pck" in extra_metrics:
+            values["pck"] = float(pck(pred, target, threshold=0.15)) * n
+        if "auc" in extra_metrics:
+            values["auc"] = float(auc(pred, target)) * n
         tables.add(subj.subject, desc, subj.cameras[c].id, name, n, values)
     return {"input": input_kind, "flip_test": flip_test, **tables.result()}
 
@@ -168,8 +188,7 @@ def evaluate_trajectory(model: TemporalModel, subjects: list[BenchSubject], inpu
     from .root import root_by_reprojection
     from .skeleton import ROOT1
 
-    if input_kind not in ("gt", "det"):
-        raise PoseliftError(f"input must be 'gt' or 'det', got {input_kind!r}")
+    _check_source(subjects, input_kind)
     tables = _Tables()
     for subj, c, (ci, name, desc, sl) in tqdm(_jobs(subjects), desc=f"trajectory ({input_kind})",
                                              disable=not progress, dynamic_ncols=True):
@@ -192,15 +211,57 @@ def evaluate_trajectory(model: TemporalModel, subjects: list[BenchSubject], inpu
     return {"input": input_kind, "flip_test": flip_test, "kind": "trajectory", **tables.result()}
 
 
-def evaluate_checkpoint(checkpoint, bench_dir, input_kind: str = "gt", flip_test: bool = True,
-                        progress: bool = True, threads: int = 0, pose_checkpoint=None) -> dict:
+def load_eval_subjects(data: str = "cmu", bench_dir=None, dataset=None, source: str = "gt", subjects=None,
+                       actions=None) -> list[BenchSubject]:
+    """The subjects to evaluate on: CMU-17 benchmark files in ``bench_dir``, or the test
+    subjects (protocol default, or ``subjects``) of a prepared ``dataset`` file with 2D
+    ``source``, only ``actions`` if given (protocol default for HumanEva: Walk, Jog, Box)."""
+    from .data.protocols import protocol
+
+    proto = protocol(data)
+    if data == "cmu":
+        if bench_dir is None:
+            raise PoseliftError("give the benchmark folder: --bench DIR")
+        found = load_bench_dir(bench_dir)
+        if subjects:
+            found = [s for s in found if s.subject in set(subjects)]
+    else:
+        from .data.prepared import load_prepared
+        from .data.protocols import pick_subjects
+
+        if dataset is None:
+            raise PoseliftError(f"give the prepared {data} file: --dataset FILE (made by poselift prepare)")
+        found = load_prepared(dataset, subjects=pick_subjects(subjects, proto.test, dataset, "test"), source=source)
+    actions = list(actions or proto.actions_test)
+    if actions:
+        kept = []
+        for s in found:
+            keep = [i for i, d in enumerate(s.descriptions) if d in actions]
+            if keep:
+                kept.append(s.select_clips(keep))
+        found = kept
+    if not found:
+        raise PoseliftError("nothing to evaluate: no subject has clips of the chosen actions",
+                            dataset if data != "cmu" else bench_dir)
+    return found
+
+
+def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip_test: bool = True,
+                        progress: bool = True, threads: int = 0, pose_checkpoint=None, *, data: str = "cmu",
+                        dataset=None, subjects=None, actions=None) -> dict:
     """Evaluate a pose model, or a trajectory model (with ``pose_checkpoint``: also the
-    absolute error of pose + root and the reprojection baseline)."""
+    absolute error of pose + root and the reprojection baseline), on CMU-17 benchmark files
+    (``bench_dir``) or a prepared ``dataset`` of kind ``data`` (see :func:`load_eval_subjects`)."""
+    from .data.protocols import protocol
+
     if threads > 0:
         torch.set_num_threads(threads)
     model, meta = load_model(checkpoint)
     layout = meta.get("skeleton_in", "h36m17")
-    subjects = load_bench_dir(bench_dir)
+    found = load_eval_subjects(data, bench_dir, dataset, input_kind, subjects, actions)
+    if meta.get("skeleton_out", "h36m17") not in ("root1", found[0].skeleton):
+        raise PoseliftError(f"the model predicts {meta.get('skeleton_out')} joints; this data has "
+                            f"{found[0].skeleton}", checkpoint)
     if meta.get("target", "pose") == "trajectory":
         pose_model, pose_layout = None, "h36m17"
         if pose_checkpoint is not None:
@@ -208,17 +269,19 @@ def evaluate_checkpoint(checkpoint, bench_dir, input_kind: str = "gt", flip_test
             if pose_meta.get("target", "pose") != "pose":
                 raise PoseliftError("not a pose model", pose_checkpoint)
             pose_layout = pose_meta.get("skeleton_in", "h36m17")
-        result = evaluate_trajectory(model, subjects, input_kind, pose_model, flip_test, progress, layout, pose_layout)
+        result = evaluate_trajectory(model, found, input_kind, pose_model, flip_test, progress, layout, pose_layout)
         result["pose_checkpoint"] = str(pose_checkpoint) if pose_checkpoint else None
     else:
-        result = evaluate_bench(model, subjects, input_kind, flip_test, progress, layout=layout)
+        result = evaluate_bench(model, found, input_kind, flip_test, progress, layout=layout,
+                                extra_metrics=protocol(data).extra_metrics)
+    result["data"] = data
     result["input_layout"] = layout
     result["checkpoint"] = str(checkpoint)
     result["model"] = meta["model"]
     return result
 
 
-COLUMNS = {"mpjpe": ("MPJPE", 1), "p_mpjpe": ("P-MPJPE", 1), "n_mpjpe": ("N-MPJPE", 1), "mpjve": ("MPJVE", 2),
+COLUMNS = {"pck": ("PCK", 1), "auc": ("AUC", 1), "mpjpe": ("MPJPE", 1), "p_mpjpe": ("P-MPJPE", 1), "n_mpjpe": ("N-MPJPE", 1), "mpjve": ("MPJVE", 2),
            "root": ("root", 0), "depth": ("depth", 0), "abs_mpjpe": ("abs MPJPE", 0),
            "reproj_root": ("reproj root", 0), "reproj_depth": ("reproj depth", 0),
            "reproj_abs_mpjpe": ("reproj abs", 0)}

@@ -105,3 +105,33 @@ def bone_lengths(positions, parents):
     child = [j for j, p in enumerate(parents) if p >= 0]
     par = [p for p in parents if p >= 0]
     return A.norm(positions[..., child, :] - positions[..., par, :], axis=-1)
+
+
+def _aligned_distances(pred, target, root):
+    """Per-joint distances (..., J) after making both poses relative to joint ``root``."""
+    if root is not None:
+        pred = pred - pred[..., root : root + 1, :]
+        target = target - target[..., root : root + 1, :]
+    return A.norm(pred - target, axis=-1)
+
+
+def _fraction_below(dist, threshold):
+    hit = dist < threshold
+    return hit.to(dist.dtype).mean() if A.is_torch(dist) else hit.mean()
+
+
+def pck(pred, target, threshold: float = 0.15, root: int | None = 0):
+    """Percentage of correct keypoints (MPI-INF-3DHP), as a fraction in [0, 1]: the share of
+    joints closer than ``threshold`` (same unit as the poses: 0.15 = 150 mm in metres) to the
+    target after both poses are made relative to joint ``root`` (None: no alignment)."""
+    return _fraction_below(_aligned_distances(pred, target, root), threshold)
+
+
+AUC_THRESHOLDS = np.linspace(0.0, 0.15, 31)  # 0, 5, ..., 150 mm, in metres
+
+
+def auc(pred, target, thresholds=AUC_THRESHOLDS, root: int | None = 0):
+    """Area under the PCK curve (MPI-INF-3DHP): mean :func:`pck` over ``thresholds``
+    (default 0 to 150 mm in 31 steps, metres), a fraction in [0, 1]."""
+    dist = _aligned_distances(pred, target, root)
+    return sum(_fraction_below(dist, float(t)) for t in thresholds) / len(thresholds)

@@ -163,7 +163,7 @@ def test_weight_average_is_exported_and_resumes_exactly(tmp_path):
 
 def test_weight_average_does_not_change_training(tmp_path):
     data = _data()
-    plain = Trainer(_cfg(tmp_path, "plain"), data=data, progress=False)
+    plain = Trainer(_cfg(tmp_path, "plain", ema=0.0), data=data, progress=False)
     plain.train()
     avg = Trainer(_cfg(tmp_path, "avg", ema=0.99), data=data, progress=False)
     avg.train()
@@ -173,6 +173,7 @@ def test_weight_average_does_not_change_training(tmp_path):
 
 def test_resume_refuses_other_weight_average(tmp_path):
     data = _data()
-    Trainer(_cfg(tmp_path, "e"), data=data, progress=False).train(stop_after_steps=4)
+    Trainer(_cfg(tmp_path, "e", ema=0.0), data=data, progress=False).train(stop_after_steps=4)
     with pytest.raises(PoseliftError, match="ema"):
         Trainer(_cfg(tmp_path, "e", ema=0.999), data=data, progress=False).resume()
+    assert TrainConfig().ema == 0.999  # on by default; --ema 0 exports the raw weights

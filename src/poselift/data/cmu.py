@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera import Camera
 from ..errors import PoseliftError
+from .bench import BenchSubject, check_offsets, parse_block
 from .formats import load_npz
+
+__all__ = ["BENCH_KEYS", "TRAIN_KEYS", "BenchSubject", "MocapClip", "load_bench_dir", "load_bench_file",
+           "load_train_dir", "load_train_file"]
 
 TRAIN_KEYS = ("positions", "offsets", "clip_names", "subject")
 BENCH_KEYS = (
@@ -47,13 +50,6 @@ def _files(folder, pattern: str) -> list[Path]:
     return files
 
 
-def _check_offsets(offsets: np.ndarray, n_frames: int, n_clips: int, path) -> None:
-    if offsets.ndim != 1 or len(offsets) != n_clips + 1 or offsets[0] != 0 or offsets[-1] != n_frames:
-        raise PoseliftError(f"clip offsets do not match {n_frames} frames in {n_clips} clips", path)
-    if np.any(np.diff(offsets) <= 0):
-        raise PoseliftError("clip offsets are not increasing", path)
-
-
 def load_train_file(path) -> list[MocapClip]:
     d = load_npz(path, TRAIN_KEYS)
     pos = d["positions"]
@@ -63,7 +59,7 @@ def load_train_file(path) -> list[MocapClip]:
         raise PoseliftError("positions contain NaN or inf", path)
     off = d["offsets"].astype(np.int64)
     names = [str(n) for n in d["clip_names"]]
-    _check_offsets(off, len(pos), len(names), path)
+    check_offsets(off, len(pos), len(names), path)
     desc = [str(s) for s in d["descriptions"]] if "descriptions" in d else [""] * len(names)
     fps = float(d["fps"]) if "fps" in d else 50.0
     subject = str(d["subject"])
@@ -81,66 +77,13 @@ def load_train_dir(folder) -> list[MocapClip]:
     return clips
 
 
-@dataclass
-class BenchSubject:
-    """One benchmark file: a subject seen by C cameras."""
-
-    subject: str
-    clip_names: list[str]
-    descriptions: list[str]
-    offsets: np.ndarray
-    cameras: list[Camera]
-    positions_3d_camera: np.ndarray  # (C, F, J, 3) metres
-    positions_2d: dict[str, np.ndarray]  # 'gt' / 'det' → (C, F, J, 2) pixels
-    scores_det: np.ndarray | None
-
-    def clip_slices(self):
-        for i, name in enumerate(self.clip_names):
-            yield i, name, self.descriptions[i], slice(int(self.offsets[i]), int(self.offsets[i + 1]))
-
-
 def load_bench_file(path) -> BenchSubject:
+    """One benchmark file (the block layout of :mod:`poselift.data.bench`, no key prefix).
+
+    ``positions_2d`` holds ``gt``, ``det`` and any further ``positions_2d_<source>``.
+    """
     d = load_npz(path, BENCH_KEYS)
-    p3 = d["positions_3d_camera"]
-    if p3.ndim != 4 or p3.shape[-1] != 3:
-        raise PoseliftError(f"positions_3d_camera must be (cameras, frames, joints, 3), got {p3.shape}", path)
-    n_cam, n_frames, n_joints = p3.shape[:3]
-    p2 = {}
-    for kind in ("gt", "det"):
-        a = d[f"positions_2d_{kind}"]
-        if a.shape != (n_cam, n_frames, n_joints, 2):
-            raise PoseliftError(f"positions_2d_{kind} has shape {a.shape}, expected {(n_cam, n_frames, n_joints, 2)}", path)
-        p2[kind] = a
-    for key in ("camera_ids", "camera_res", "camera_focal", "camera_center", "camera_R_c2w", "camera_t"):
-        if len(d[key]) != n_cam:
-            raise PoseliftError(f"{key} describes {len(d[key])} cameras but the data has {n_cam}", path)
-    cams = [
-        Camera(
-            id=str(d["camera_ids"][c]),
-            res_w=int(d["camera_res"][c][0]),
-            res_h=int(d["camera_res"][c][1]),
-            focal=tuple(float(v) for v in d["camera_focal"][c]),
-            center=tuple(float(v) for v in d["camera_center"][c]),
-            radial=tuple(float(v) for v in d["camera_radial"][c]),
-            tangential=tuple(float(v) for v in d["camera_tangential"][c]),
-            R_c2w=d["camera_R_c2w"][c].astype(np.float64),
-            t=tuple(float(v) for v in d["camera_t"][c]),
-        )
-        for c in range(n_cam)
-    ]
-    names = [str(n) for n in d["clip_names"]]
-    off = d["offsets"].astype(np.int64)
-    _check_offsets(off, n_frames, len(names), path)
-    return BenchSubject(
-        subject=str(d["subject"]),
-        clip_names=names,
-        descriptions=[str(s) for s in d["descriptions"]],
-        offsets=off,
-        cameras=cams,
-        positions_3d_camera=p3,
-        positions_2d=p2,
-        scores_det=d.get("scores_det"),
-    )
+    return parse_block(d, path, fps=float(d["fps"]) if "fps" in d else 50.0)
 
 
 def load_bench_dir(folder) -> list[BenchSubject]:

@@ -30,6 +30,8 @@ class SequenceSet:
     targets_3d: list[np.ndarray] = field(default_factory=list)
     meta: list[dict] = field(default_factory=list)
     roots_3d: list[np.ndarray] = field(default_factory=list)
+    skeleton_in: str = "h36m17"  # layout of the 2D inputs
+    skeleton_out: str = "h36m17"  # layout of the 3D targets
 
     def append(self, x2d, y3d, root=None, **meta):
         self.inputs_2d.append(np.asarray(x2d, dtype=np.float32))
@@ -127,7 +129,7 @@ def build_cmu_training_set(
     rng = np.random.default_rng([seed, 7])
     noise_rng = np.random.default_rng([seed, 11])
     spec = camera_spec or RandomCameraSpec()
-    out = SequenceSet()
+    out = SequenceSet(skeleton_in=view.input_layout)
     for clip in clips:
         pos = downsample_clip(clip.positions, downsample)
         cams = list(rigs[clip.subject]) if rig_cameras else []
@@ -138,4 +140,56 @@ def build_cmu_training_set(
             x2d, y3d, root = make_view(cam, pos, view, noise_rng)
             out.append(x2d, y3d, root=root, subject=clip.subject, clip=clip.name,
                        description=clip.description, camera=cam.id)
+    return out
+
+
+def subset_slice(n: int, subset: float, key: str, seed: int) -> slice:
+    """A contiguous ``subset`` fraction of ``n`` frames at a start fixed by (seed, key)."""
+    if subset >= 1.0:
+        return slice(0, n)
+    keep = max(1, int(round(n * subset)))
+    start = int(np.random.default_rng([seed, *key.encode()]).integers(0, n - keep + 1))
+    return slice(start, start + keep)
+
+
+def build_prepared_training_set(path, subjects: list[str], source: str, actions: list[str] | None = None,
+                                subset: float = 1.0, downsample: int = 1, seed: int = 1234,
+                                input_norm: str = "screen") -> SequenceSet:
+    """Training sequences from a prepared dataset file (``poselift prepare``).
+
+    Every clip of every subject in ``subjects`` (only ``actions``, if given) seen by each of
+    its cameras is one sequence: the 2D of ``source`` normalised with that camera, the
+    camera-frame 3D root-relative. ``subset`` keeps a contiguous fraction of each clip (the
+    reference release's ``--subset``), ``downsample`` every n-th frame. Camera views whose 2D
+    has missing values are left out with a warning.
+    """
+    import warnings
+
+    from .prepared import load_prepared
+
+    blocks = load_prepared(path, subjects=subjects, source=source)
+    if not blocks:
+        raise PoseliftError(f"no training clips with 2D source {source!r}", path)
+    out = SequenceSet(skeleton_in=blocks[0].layout_2d(source), skeleton_out=blocks[0].skeleton)
+    skipped = 0
+    for subj in blocks:
+        for _, name, desc, sl in subj.clip_slices():
+            if actions and desc not in actions:
+                continue
+            for c, cam in enumerate(subj.cameras):
+                px = subj.positions_2d[source][c, sl].astype(np.float64)
+                cam3d = subj.positions_3d_camera[c, sl].astype(np.float64)
+                keep = subset_slice(len(px), subset, f"{subj.subject}/{name}/{cam.id}", seed)
+                px, cam3d = downsample_clip(px[keep], downsample), downsample_clip(cam3d[keep], downsample)
+                if not np.isfinite(px).all():
+                    skipped += 1
+                    continue
+                x2d = cam.normalize(px) if input_norm == "screen" else intrinsic_normalize(px, cam)
+                out.append(x2d, root_relative(cam3d), root=cam3d[:, :1], subject=subj.subject, clip=name,
+                           description=desc, camera=cam.id)
+    if skipped:
+        warnings.warn(f"{path}: left out {skipped} camera views with missing {source} 2D", stacklevel=2)
+    if not len(out):
+        raise PoseliftError(f"no training clips left (subjects {', '.join(subjects)}, "
+                            f"actions {', '.join(actions or ['all'])})", path)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import numpy as np
 from ..errors import PoseliftError
 
 
-def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """Read an ``.npz`` without unpickling; every array is loaded eagerly.
+def load_npz(path, required: tuple[str, ...] = (), select=None) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` without unpickling; the arrays are loaded eagerly (only those whose
+    name passes ``select(name)`` when given: the others are never read).
 
     Raises :class:`PoseliftError` naming the file for a missing, unreadable, pickled or
     incomplete file.
@@ -40,7 +42,7 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         if isinstance(f, np.ndarray):
             raise PoseliftError("holds a single array (.npy), expected an .npz archive", path)
         with f:
-            out = {k: f[k] for k in f.files}
+            out = {k: f[k] for k in f.files if select is None or k in required or select(k)}
     except PoseliftError:
         raise
     except ValueError as e:
@@ -56,6 +58,45 @@ def load_npz(path, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     if missing:
         raise PoseliftError(f"missing key(s) {', '.join(missing)} (has {', '.join(sorted(out)) or 'none'})", path)
     return out
+
+
+PICKLE_REFUSED = ("holds pickled Python objects (a legacy VideoPose3D file), which can run code when loaded; "
+                  "pass --allow-pickle only if you trust this file")
+
+
+def load_pickled_npz(path, keys: tuple[str, ...], allow_pickle: bool = False) -> dict[str, object]:
+    """The objects stored under ``keys`` in a legacy ``.npz`` of pickled Python objects.
+
+    Refused with a :class:`PoseliftError` naming ``--allow-pickle`` unless ``allow_pickle``
+    (unpickling can run arbitrary code); nothing is unpickled before that check. When
+    allowed, a warning says pickled data was loaded. 0-d object arrays (pickled dicts) come
+    back as the object itself.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PoseliftError("file not found" if not path.exists() else "expected an .npz file", path)
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"PK\x03\x04":
+        raise PoseliftError("not an .npz file (no zip archive header)", path)
+    try:
+        with np.load(path, allow_pickle=False) as f:  # lists the members; unpickles nothing
+            names = set(f.files)
+    except Exception as e:  # damaged archives fail in many ways
+        raise PoseliftError(f"not a valid .npz file ({e.__class__.__name__}: {e})", path) from None
+    missing = [k for k in keys if k not in names]
+    if missing:
+        raise PoseliftError(f"missing key(s) {', '.join(missing)} (has {', '.join(sorted(names)) or 'none'})", path)
+    if not allow_pickle:
+        raise PoseliftError(PICKLE_REFUSED, path)
+    try:
+        with np.load(path, allow_pickle=True) as f:
+            out = {k: f[k] for k in keys}
+    except Exception as e:  # whatever the pickles raise
+        raise PoseliftError(f"cannot load the pickled data ({e.__class__.__name__}: {e})", path) from None
+    warnings.warn(f"{path}: loaded pickled data (allowed by --allow-pickle); only do this with trusted files",
+                  stacklevel=2)
+    return {k: v.item() if v.dtype == object and v.ndim == 0 else v for k, v in out.items()}
 
 
 @contextmanager

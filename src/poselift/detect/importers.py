@@ -13,7 +13,6 @@ keypoint score is returned (0, the default, is the most visible person).
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +30,6 @@ COCO18_TO_COCO17 = (0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
 _OPENPOSE_LAYOUTS = {25: ("BODY_25", BODY25_TO_COCO17), 18: ("COCO-18", COCO18_TO_COCO17)}
 
 _VIDEOPOSE3D_LAYOUTS = {"coco": "coco17", "h36m": "h36m17"}
-_PICKLE_REFUSED = ("is a legacy VideoPose3D file of pickled Python objects, which can run code when loaded; "
-                   "use --allow-pickle only if you trust this file")
 _UNRECOGNISED = ("not a recognised keypoint file (expected COCO keypoint JSON, an OpenPose *_keypoints.json, "
                  "MMPose predictions or a VideoPose3D .npz)")
 
@@ -266,27 +263,11 @@ def load_videopose3d_npz(path, *, allow_pickle: bool = False, layout: str | None
     allowed, a warning says pickled data was loaded. ``video`` picks one of the videos in
     the file (default: the first). Every finite keypoint scores 1.
     """
-    path = Path(path)
-    if not _head(path).startswith(b"PK\x03\x04"):
-        raise PoseliftError("not an .npz file (no zip archive header)", path)
-    try:
-        with np.load(path, allow_pickle=False) as f:  # lists the members; unpickles nothing
-            names = set(f.files)
-    except Exception as e:  # damaged archives fail in many ways
-        raise PoseliftError(f"not a valid .npz file ({e.__class__.__name__}: {e})", path) from None
-    if not {"positions_2d", "metadata"} <= names:
-        raise PoseliftError("not a VideoPose3D keypoint file (needs positions_2d and metadata; has "
-                            f"{', '.join(sorted(names)) or 'nothing'})", path)
-    if not allow_pickle:
-        raise PoseliftError(_PICKLE_REFUSED, path)
-    try:
-        with np.load(path, allow_pickle=True) as f:
-            positions, metadata = f["positions_2d"].item(), f["metadata"].item()
-    except Exception as e:  # whatever the pickles raise
-        raise PoseliftError(f"cannot load the pickled data ({e.__class__.__name__}: {e})", path) from None
-    warnings.warn(f"{path}: loaded pickled data (allowed by --allow-pickle); only do this with trusted files",
-                  stacklevel=2)
+    from ..data.formats import load_pickled_npz
 
+    path = Path(path)
+    d = load_pickled_npz(path, ("positions_2d", "metadata"), allow_pickle=allow_pickle)
+    positions, metadata = d["positions_2d"], d["metadata"]
     if not isinstance(positions, dict) or not positions or not isinstance(metadata, dict):
         raise PoseliftError("positions_2d and metadata must be non-empty dictionaries", path)
     videos = list(positions)

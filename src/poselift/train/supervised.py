@@ -55,7 +55,12 @@ def bn_momentum(cfg: TrainConfig, epoch: int, n_epochs: int) -> float:
 
 def load_training_set(cfg: TrainConfig) -> SequenceSet:
     if cfg.data != "cmu":
-        raise PoseliftError(f"dataset {cfg.data!r} is not supported yet (supported: cmu)")
+        from ..data.dataset import build_prepared_training_set
+        from ..data.protocols import pick_subjects, protocol, split_list
+
+        subjects = pick_subjects(split_list(cfg.subjects), protocol(cfg.data).train, cfg.dataset, "training")
+        return build_prepared_training_set(cfg.dataset, subjects, cfg.keypoints, split_list(cfg.actions) or None,
+                                           cfg.subset, cfg.downsample, cfg.seed, cfg.input_norm)
     if not cfg.train_dir:
         raise PoseliftError("give the training data folder: --train-dir DIR")
     return build_cmu_training_set(
@@ -69,8 +74,19 @@ def load_training_set(cfg: TrainConfig) -> SequenceSet:
     )
 
 
-def output_skeleton(cfg: TrainConfig) -> str:
-    return "root1" if cfg.target == "trajectory" else "h36m17"
+def output_skeleton(cfg: TrainConfig, data: SequenceSet) -> str:
+    return "root1" if cfg.target == "trajectory" else data.skeleton_out
+
+
+def fit_model_to_data(cfg: TrainConfig, data: SequenceSet) -> None:
+    """Joint counts of the model follow the data (e.g. 15 for HumanEva; 1 out for trajectories)."""
+    j_in = get_skeleton(data.skeleton_in).num_joints
+    j_out = get_skeleton(output_skeleton(cfg, data)).num_joints
+    if cfg.data == "cmu":  # the user's flags stand; say clearly when they do not fit
+        if (cfg.model.joints_in, cfg.model.joints_out) != (j_in, j_out):
+            raise PoseliftError(f"this data has {j_in} input and {j_out} output joints: use --joints-in {j_in} "
+                                f"--joints-out {j_out}")
+    cfg.model.joints_in, cfg.model.joints_out = j_in, j_out
 
 
 def make_sampler(cfg: TrainConfig, data: SequenceSet) -> ClipSampler:
@@ -85,8 +101,8 @@ def make_sampler(cfg: TrainConfig, data: SequenceSet) -> ClipSampler:
         chunk=cfg.stride,
         flip=cfg.flip,
         frame_stride=cfg.frame_stride,
-        skeleton_in=get_skeleton(cfg.input_layout),
-        skeleton_out=get_skeleton(output_skeleton(cfg)),
+        skeleton_in=get_skeleton(data.skeleton_in),
+        skeleton_out=get_skeleton(output_skeleton(cfg, data)),
     )
 
 
@@ -113,6 +129,7 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.data = data if data is not None else load_training_set(cfg)
+        fit_model_to_data(cfg, self.data)
         self.sampler = make_sampler(cfg, self.data)
         self.model = build_model(cfg.model, strided=cfg.stride == 1)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, amsgrad=True)
@@ -130,8 +147,8 @@ class Trainer:
             "model": self.cfg.model.to_dict(),
             "train_config": self.cfg.to_dict(),
             "state": self.state.to_dict(),
-            "skeleton_in": self.cfg.input_layout,
-            "skeleton_out": output_skeleton(self.cfg),
+            "skeleton_in": self.data.skeleton_in,
+            "skeleton_out": output_skeleton(self.cfg, self.data),
             "target": self.cfg.target,
             "input_norm": self.cfg.input_norm,
             "epoch_size": len(self.sampler),
@@ -158,8 +175,10 @@ class Trainer:
         mine = self.cfg.to_dict()
         keys = ("model", "batch_size", "lr", "lr_decay", "seed", "flip", "stride", "frame_stride", "downsample",
                 "random_cameras", "rig_cameras", "input_layout", "detector_noise", "target", "epochs", "samples",
-                "train_dir", "ema")
-        saved.setdefault("ema", 0.0)  # checkpoints from before weight averaging existed
+                "train_dir", "ema", "data", "dataset", "keypoints", "subjects", "actions", "subset")
+        saved.setdefault("ema", 0.0)  # runs started before weight averaging existed had none
+        for k, v in TrainConfig().to_dict().items():  # other settings added since: their defaults
+            saved.setdefault(k, v)
         diff = [k for k in keys if saved.get(k) != mine.get(k)]
         if diff:
             raise PoseliftError(f"cannot resume: the run was started with other settings ({', '.join(diff)})", path)
