@@ -62,3 +62,76 @@ def write_h36m_cdf(path, motion17_m: np.ndarray) -> None:
     c.write_var({"Variable": "Pose", "Data_Type": 44, "Num_Elements": 1, "Rec_Vary": True,
                  "Dim_Sizes": list(pose.shape[1:])}, var_data=pose.astype(np.float32))
     c.close()
+
+
+# Human3.6M-17 joint of each HumanEva-15 joint (pelvis, thorax, l arm, r arm, l leg, r leg, head)
+HUMANEVA_FROM_H36M = [0, 8, 11, 12, 13, 14, 15, 16, 4, 5, 6, 1, 2, 3, 10]
+HUMANEVA_SEQUENCES = {
+    "Train/S1": ("Walking 1 chunk0", "Walking 1 chunk2", "Jog 1 chunk0", "Box 1 chunk0", "Gestures 1 chunk0"),
+    "Validate/S1": ("Walking 1 chunk0", "Box 1 chunk0"),
+    "Validate/S2": ("Jog 1 chunk0",),
+}
+
+
+def write_humaneva_videopose3d(tmp_path):
+    """data_3d_humaneva15.npz + gt and detectron_pt_coco (COCO-17) 2D files, VideoPose3D layout."""
+    rng = np.random.default_rng(0)
+    world, gt, det = {}, {}, {"Unlabeled/Train/S1": {"Walking 1 chunk1": [rng.normal(size=(5, 17, 2))] * 3}}
+    for k, (subject, names) in enumerate(HUMANEVA_SEQUENCES.items()):
+        world[subject], gt[subject], det[subject] = {}, {}, {}
+        for i, name in enumerate(names):
+            m = random_motion(10 + i, 10 * k + i)[:, HUMANEVA_FROM_H36M]
+            world[subject][name] = m
+            gt[subject][name] = [rng.uniform(0, 480, size=(10 + i, 15, 2)).astype(np.float32) for _ in range(3)]
+            dets = [rng.uniform(0, 480, size=(10 + i + 2, 17, 2)).astype(np.float32) for _ in range(3)]
+            if subject == "Validate/S1" and name == "Box 1 chunk0":
+                dets[2] = None  # one video missing
+            det[subject][name] = dets
+    np.savez_compressed(tmp_path / "data_3d_humaneva15.npz", positions_3d=world)
+    np.savez_compressed(tmp_path / "data_2d_humaneva15_gt.npz", positions_2d=gt,
+                        metadata={"layout_name": "humaneva15", "num_joints": 15})
+    np.savez_compressed(tmp_path / "data_2d_humaneva15_detectron_pt_coco.npz", positions_2d=det,
+                        metadata={"layout_name": "coco", "num_joints": 17})
+    return world, gt, det
+
+
+# 30 frames: 0-9 valid, 10-12 invalid, 13-29 valid; activity 1 (Stand/Walk) until frame 19, then 2 (Exercise)
+MPI3DHP_VALID = np.r_[np.ones(10), np.zeros(3), np.ones(17)]
+MPI3DHP_ACTIVITY = np.r_[np.ones(20), np.full(10, 2)]
+
+
+def to_3dhp_order(h36m17: np.ndarray) -> np.ndarray:
+    """Human3.6M-17 joints → the 17 joints of the 3DHP test set, in its order."""
+    from poselift.data import mpi3dhp
+
+    out = np.empty_like(h36m17)
+    out[..., list(mpi3dhp.TO_H36M17), :] = h36m17
+    return out
+
+
+def write_3dhp_mat(path, camera, seed=0, activity=True):
+    """An annot_data.mat as MATLAB -v7.3 writes it (HDF5 with a 512-byte MATLAB header)."""
+    import h5py
+
+    world = random_motion(len(MPI3DHP_VALID), seed).astype(np.float64)
+    cam3d = look_at_camera((0.3, -4.0, 1.2), (0, 0, 1.0)).world_to_camera(world)  # (F, 17, 3) m, H36M order
+    px = camera.project(cam3d, distortion=False)
+    univ = (cam3d - cam3d[:, :1]) * 0.9 + cam3d[:, :1]  # a rescaled skeleton about the root
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w", userblock_size=512) as f:
+        arrays = [("annot3", to_3dhp_order(cam3d) * 1000), ("univ_annot3", to_3dhp_order(univ) * 1000),
+                  ("annot2", to_3dhp_order(px)), ("valid_frame", MPI3DHP_VALID[:, None]),
+                  ("bb_crop", np.zeros((len(MPI3DHP_VALID), 4)))]
+        if activity:
+            arrays.append(("activity_annotation", MPI3DHP_ACTIVITY[:, None]))
+        for key, value in arrays:
+            if value.ndim == 3:  # MATLAB 17 x 1 x F... arrays: h5py reads them reversed, (F, 1, 17, D)
+                value = value[:, None]
+            f.create_dataset(key, data=value)
+            f[key].attrs["MATLAB_class"] = np.bytes_("double")
+    with open(path, "r+b") as fh:
+        text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2018 HDF5 schema 1.00 ."
+        fh.write(text.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
+    return cam3d, univ, px
+
+

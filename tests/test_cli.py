@@ -140,3 +140,48 @@ def test_h36m_prepare_train_evaluate(tmp_path, capsys):
     assert main(["evaluate", "--data", "h36m", "--dataset", str(out), "-k", "cpn_ft_h36m_dbb", "--checkpoint",
                  str(ck / "model.safetensors"), "-q"]) == 2
     assert "no 2D source 'cpn_ft_h36m_dbb'" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_humaneva_prepare_train_evaluate_table4(tmp_path, capsys):
+    from helpers import write_humaneva_videopose3d
+
+    write_humaneva_videopose3d(tmp_path)
+    out = tmp_path / "he.npz"
+    args = ["prepare", "humaneva", "--source", str(tmp_path / "data_3d_humaneva15.npz"), "--detections",
+            str(tmp_path / "data_2d_humaneva15_gt.npz"), "--out", str(out), "-q"]
+    assert main(args) == 2 and "--allow-pickle" in capsys.readouterr().err
+    assert main(args + ["--allow-pickle"]) == 0
+    capsys.readouterr()
+    ck = tmp_path / "run"
+    assert main(["train", "--data", "humaneva", "--dataset", str(out), "-k", "gt", "-arc", "3", "-ch", "16", "-e", "1",
+                 "-b", "64", "--actions", "Walk,Jog,Box", "--checkpoint-dir", str(ck), "-q"]) == 0
+    capsys.readouterr()
+    assert json.loads((ck / "model.json").read_text())["model"]["joints_in"] == 15  # follows the data
+    assert main(["evaluate", "--data", "humaneva", "--dataset", str(out), "-k", "gt", "--checkpoint",
+                 str(ck / "model.safetensors"), "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "Table 4" in text and "Walk S1" in text and "Validate/S1" in text
+
+
+def test_3dhp_prepare_and_evaluate_with_pck(tmp_path, capsys):
+    pytest.importorskip("h5py")
+    from helpers import write_3dhp_mat
+    from poselift.data import mpi3dhp
+    from poselift.models.temporal import ModelConfig, TemporalModel
+    from poselift.train.checkpoint import save_checkpoint
+
+    root = tmp_path / "test_set"
+    write_3dhp_mat(root / "TS1" / "annot_data.mat", mpi3dhp.sequence_camera("TS1"))
+    out = tmp_path / "3dhp.npz"
+    assert main(["prepare", "3dhp", "--source", str(root), "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    model = TemporalModel(ModelConfig(filter_widths=[3], channels=8))
+    ck = tmp_path / "m.safetensors"
+    save_checkpoint(ck, model, {"model": model.cfg.to_dict(), "skeleton_in": "h36m17", "skeleton_out": "h36m17"})
+    js = tmp_path / "r.json"
+    assert main(["evaluate", "--data", "3dhp", "--dataset", str(out), "--checkpoint", str(ck), "--json", str(js),
+                 "-q"]) == 0
+    assert "PCK" in capsys.readouterr().out
+    r = json.loads(js.read_text())
+    assert 0 <= r["pck"] <= 100 and 0 <= r["auc"] <= r["pck"] and r["frames"] == 27

@@ -6,7 +6,8 @@ frames, from the pose2sim project, BSD-3-Clause, licence in ``assets/LICENSE-dem
 
 ``run_demo(out, source="sequence")`` needs no video stack: it lifts a bundled 2D sequence
 with known 3D (CMU subject 02, "punch/strike", seen by a Human3.6M camera, synthetic
-detector noise), reports the error against the ground truth and plots both.
+detector noise), writes the exports (no mp4: no video stack needed), reports the error
+against the ground truth and plots both.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def run_demo(out_dir, overwrite: bool = False, source: str = "video", progress: 
     plot = Path(out_dir) / "demo_sequence_plot.png"
     if plot.exists() and not overwrite:
         raise PoseliftError("exists already (use --overwrite to replace it)", plot)
-    result = write_outputs(rec, out_dir, "demo_sequence", overwrite=overwrite, progress=progress)
+    result = write_outputs(rec, out_dir, "demo_sequence", video=False, overwrite=overwrite, progress=progress)
     gt = d["positions_3d_camera"].astype(np.float64)
     pred = rec.positions_cam - rec.positions_cam[:, :1]
     from .render.plot import plot_sequence_strip

@@ -144,12 +144,13 @@ def _jobs(subjects: list[BenchSubject]):
 
 def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
                    flip_test: bool = True, progress: bool = True, layout: str = "h36m17",
-                   extra_metrics: tuple[str, ...] = ()) -> dict:
+                   extra_metrics: tuple[str, ...] = (), layout_out: str = "h36m17") -> dict:
     """Evaluate ``model`` on benchmark subjects with the 2D source ``input_kind``; returns
     overall, per-subject, per-description, per-camera and per-clip tables (mm; ``pck`` and
-    ``auc`` among ``extra_metrics`` in %). ``layout`` is the model's input layout."""
+    ``auc`` among ``extra_metrics`` in %). ``layout`` and ``layout_out`` are the model's
+    input and output layouts."""
     _check_source(subjects, input_kind)
-    skel_in = get_skeleton(layout)
+    skel_in, skel_out = get_skeleton(layout), get_skeleton(layout_out)
     tables = _Tables()
     jobs = _jobs(subjects)
     for subj, c, (ci, name, desc, sl) in tqdm(jobs, desc=f"evaluate ({input_kind})", disable=not progress,
@@ -158,7 +159,7 @@ def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kin
         if x2d.shape[1] != model.cfg.joints_in:
             raise PoseliftError(f"benchmark has {x2d.shape[1]} joints but the model takes {model.cfg.joints_in}")
         target = root_relative(subj.positions_3d_camera[c, sl].astype(np.float64))
-        pred = predict_sequence(model, x2d, flip_test, skeleton_in=skel_in).astype(np.float64)
+        pred = predict_sequence(model, x2d, flip_test, skeleton_in=skel_in, skeleton_out=skel_out).astype(np.float64)
         n = len(target)
         values = {
             "mpjpe": mpjpe_frames(pred, target).sum(),
@@ -273,7 +274,8 @@ def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip
         result["pose_checkpoint"] = str(pose_checkpoint) if pose_checkpoint else None
     else:
         result = evaluate_bench(model, found, input_kind, flip_test, progress, layout=layout,
-                                extra_metrics=protocol(data).extra_metrics)
+                                extra_metrics=protocol(data).extra_metrics,
+                                layout_out=meta.get("skeleton_out", "h36m17"))
     result["data"] = data
     result["input_layout"] = layout
     result["checkpoint"] = str(checkpoint)

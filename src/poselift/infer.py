@@ -70,6 +70,9 @@ class Lifter:
         self.layout_in = self.meta.get("skeleton_in", "h36m17")
         if self.meta.get("target", "pose") != "pose":
             raise PoseliftError("this is a trajectory model, not a pose lifter", self.path)
+        if self.meta.get("skeleton_out", "h36m17") != "h36m17":
+            raise PoseliftError(f"this model predicts {self.meta['skeleton_out']} joints; lifting for video and "
+                                "exports needs a Human3.6M-17 model", self.path)
 
     @property
     def joints_in(self) -> int:

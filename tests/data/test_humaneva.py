@@ -4,42 +4,13 @@ import math
 import numpy as np
 import pytest
 
-from helpers import random_motion
+from helpers import HUMANEVA_SEQUENCES as SEQUENCES, random_motion, write_humaneva_videopose3d as _write
 from poselift.camera import quaternion_to_matrix
 from poselift.data import humaneva
 from poselift.data.prepared import load_prepared, prepared_info
 from poselift.errors import PoseliftError
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*loaded pickled data:UserWarning")
-
-# Human3.6M-17 joint of each HumanEva-15 joint (pelvis, thorax, l arm, r arm, l leg, r leg, head)
-FROM_H36M = [0, 8, 11, 12, 13, 14, 15, 16, 4, 5, 6, 1, 2, 3, 10]
-SEQUENCES = {"Train/S1": ("Walking 1 chunk0", "Walking 1 chunk2", "Jog 1 chunk0", "Box 1 chunk0", "Gestures 1 chunk0"),
-             "Validate/S1": ("Walking 1 chunk0", "Box 1 chunk0"),
-             "Validate/S2": ("Jog 1 chunk0",)}
-
-
-def _write(tmp_path):
-    """data_3d_humaneva15.npz + gt and detectron_pt_coco (COCO-17) 2D files, VideoPose3D layout."""
-    rng = np.random.default_rng(0)
-    world, gt, det = {}, {}, {"Unlabeled/Train/S1": {"Walking 1 chunk1": [rng.normal(size=(5, 17, 2))] * 3}}
-    for k, (subject, names) in enumerate(SEQUENCES.items()):
-        world[subject], gt[subject], det[subject] = {}, {}, {}
-        for i, name in enumerate(names):
-            m = random_motion(10 + i, 10 * k + i)[:, FROM_H36M]
-            world[subject][name] = m
-            gt[subject][name] = [rng.uniform(0, 480, size=(10 + i, 15, 2)).astype(np.float32) for _ in range(3)]
-            dets = [rng.uniform(0, 480, size=(10 + i + 2, 17, 2)).astype(np.float32) for _ in range(3)]
-            if subject == "Validate/S1" and name == "Box 1 chunk0":
-                dets[2] = None  # one video missing
-            det[subject][name] = dets
-    np.savez_compressed(tmp_path / "data_3d_humaneva15.npz", positions_3d=world)
-    np.savez_compressed(tmp_path / "data_2d_humaneva15_gt.npz", positions_2d=gt,
-                        metadata={"layout_name": "humaneva15", "num_joints": 15})
-    np.savez_compressed(tmp_path / "data_2d_humaneva15_detectron_pt_coco.npz", positions_2d=det,
-                        metadata={"layout_name": "coco", "num_joints": 17})
-    return world, gt, det
-
 
 @pytest.fixture
 def prepared(tmp_path):

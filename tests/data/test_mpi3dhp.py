@@ -1,47 +1,13 @@
 import numpy as np
 import pytest
 
-from helpers import random_motion
+from helpers import MPI3DHP_ACTIVITY as ACTIVITY, MPI3DHP_VALID as VALID, random_motion, to_3dhp_order as _test_order, write_3dhp_mat as _write_mat
 from poselift.camera import look_at_camera
 from poselift.data import mpi3dhp
 from poselift.data.prepared import load_prepared, prepared_info
 from poselift.errors import PoseliftError
 
 h5py = pytest.importorskip("h5py")
-
-# 30 frames: 0-9 valid, 10-12 invalid, 13-29 valid; activity 1 (Stand/Walk) until frame 19, then 2 (Exercise)
-VALID = np.r_[np.ones(10), np.zeros(3), np.ones(17)]
-ACTIVITY = np.r_[np.ones(20), np.full(10, 2)]
-
-
-def _test_order(h36m17: np.ndarray) -> np.ndarray:
-    """Human3.6M-17 joints → the 17 joints of the 3DHP test set, in its order."""
-    out = np.empty_like(h36m17)
-    out[..., list(mpi3dhp.TO_H36M17), :] = h36m17
-    return out
-
-
-def _write_mat(path, camera, seed=0, activity=True):
-    """An annot_data.mat as MATLAB -v7.3 writes it (HDF5 with a 512-byte MATLAB header)."""
-    world = random_motion(len(VALID), seed).astype(np.float64)
-    cam3d = look_at_camera((0.3, -4.0, 1.2), (0, 0, 1.0)).world_to_camera(world)  # (F, 17, 3) m, H36M order
-    px = camera.project(cam3d, distortion=False)
-    univ = (cam3d - cam3d[:, :1]) * 0.9 + cam3d[:, :1]  # a rescaled skeleton about the root
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w", userblock_size=512) as f:
-        for key, value in (("annot3", _test_order(cam3d) * 1000), ("univ_annot3", _test_order(univ) * 1000),
-                           ("annot2", _test_order(px)), ("valid_frame", VALID[:, None]),
-                           ("bb_crop", np.zeros((len(VALID), 4)))) + ((("activity_annotation", ACTIVITY[:, None]),)
-                                                                     if activity else ()):
-            if value.ndim == 3:  # MATLAB 17 x 1 x F... arrays: h5py reads them reversed, (F, 1, 17, D)
-                value = value[:, None]
-            f.create_dataset(key, data=value)
-            f[key].attrs["MATLAB_class"] = np.bytes_("double")
-    with open(path, "r+b") as fh:
-        text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2018 HDF5 schema 1.00 ."
-        fh.write(text.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
-    return cam3d, univ, px
-
 
 def test_cameras_and_joints():
     ts1, ts5 = mpi3dhp.sequence_camera("TS1"), mpi3dhp.sequence_camera("TS5")
