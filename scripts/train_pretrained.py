@@ -28,7 +28,7 @@ MODELS = {
     "lifter_coco17_27f": ["-arc", "3,3,3", "--input-layout", "coco17", "--samples", "1200000", *COMMON],
     "trajectory_coco17_27f": ["-arc", "3,3,3", "--channels", "512", "--joints-out", "1", "--target", "trajectory",
                               "--input-layout", "coco17", "--samples", "600000", *COMMON],
-    "lifter_h36m17_27f": ["-arc", "3,3,3", "--input-layout", "h36m17", "--samples", "1200000", *COMMON],
+    "lifter_h36m17_27f": ["-arc", "3,3,3", "--input-layout", "h36m17", "--samples", "800000", *COMMON],
 }
 
 

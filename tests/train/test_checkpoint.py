@@ -236,3 +236,12 @@ def test_half_precision_checkpoint(tmp_path):
     x = clip(4)
     with torch.no_grad():
         torch.testing.assert_close(model2(x), model(x), rtol=1e-2, atol=1e-3)
+
+
+def test_checkpoint_gets_the_usual_file_mode(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        save_checkpoint(tmp_path / "m.safetensors", torch.nn.Linear(2, 2), {})
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644

@@ -117,9 +117,10 @@ def atomic_path(path, overwrite: bool = True):
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
     try:
         yield Path(tmp)
+        # mkstemp makes 0600 (and some writers replace the file): give it the user's usual mode
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
