@@ -12,26 +12,22 @@ against the ground truth and plots both.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from .assets_path import asset_path
 from .data.formats import load_npz
 from .errors import PoseliftError
 from .metrics import mpjpe, p_mpjpe
 
 
-def _asset(name: str) -> Path:
-    return Path(str(resources.files("poselift") / "assets" / name))
-
-
 def demo_clip_path() -> Path:
-    return _asset("demo_clip.mp4")
+    return asset_path("demo_clip.mp4")
 
 
 def demo_sequence_path() -> Path:
-    return _asset("demo_sequence.npz")
+    return asset_path("demo_sequence.npz")
 
 
 def _video_stack_missing() -> str | None:
@@ -53,7 +49,7 @@ def run_demo(out_dir, overwrite: bool = False, source: str = "video", progress: 
         rec = infer_video(demo_clip_path(), out_dir, overwrite=overwrite, progress=progress)
         result = dict(rec.outputs)
         result["frames"] = f"{len(rec.positions_cam)} ({rec.width}x{rec.height}, {rec.fps:g} fps)"
-        result["report"] = f"{rec.report}; root from the {rec.trajectory}"
+        result["report"] = rec.summary
         return result
     if source != "sequence":
         raise PoseliftError(f"demo source must be 'video' or 'sequence', got {source!r}")
@@ -80,5 +76,5 @@ def run_demo(out_dir, overwrite: bool = False, source: str = "video", progress: 
     result["error vs ground truth"] = (f"MPJPE {1000 * float(mpjpe(pred, gt - gt[:, :1])):.1f} mm, "
                                        f"P-MPJPE {1000 * float(p_mpjpe(pred, gt)):.1f} mm, "
                                        f"root {1000 * float(np.linalg.norm(rec.positions_cam[:, 0] - gt[:, 0], axis=-1).mean()):.0f} mm")
-    result["report"] = f"{rec.report}; root from the {rec.trajectory}"
+    result["report"] = rec.summary
     return result

@@ -235,12 +235,9 @@ def load_eval_subjects(data: str = "cmu", bench_dir=None, dataset=None, source: 
         found = load_prepared(dataset, subjects=pick_subjects(subjects, proto.test, dataset, "test"), source=source)
     actions = list(actions or proto.actions_test)
     if actions:
-        kept = []
-        for s in found:
-            keep = [i for i, d in enumerate(s.descriptions) if d in actions]
-            if keep:
-                kept.append(s.select_clips(keep))
-        found = kept
+        from .data.bench import keep_clips
+
+        found = keep_clips(found, lambda _, desc: desc in actions)
     if not found:
         raise PoseliftError("nothing to evaluate: no subject has clips of the chosen actions",
                             dataset if data != "cmu" else bench_dir)

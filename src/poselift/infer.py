@@ -8,12 +8,12 @@ for repeated use. Keypoints are pixels in the model's input layout; output is ro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .assets_path import asset_path
 from .camera import normalize_screen_coordinates
 from .errors import PoseliftError
 from .evaluate import load_model, predict_sequence
@@ -23,23 +23,16 @@ DEFAULT_CHECKPOINTS = {"h36m17": "lifter_h36m17_27f.safetensors", "coco17": "lif
 DEFAULT_TRAJECTORY = {"coco17": "trajectory_coco17_27f.safetensors"}
 
 
-def _asset(name: str) -> Path:
-    path = Path(str(resources.files("poselift") / "assets" / name))
-    if not path.exists():
-        raise PoseliftError("bundled pretrained model is missing from the installation", path)
-    return path
-
-
 def default_checkpoint(layout: str = "coco17") -> Path:
     """Path of the bundled pose model for 2D input in ``layout``."""
     if layout not in DEFAULT_CHECKPOINTS:
         raise PoseliftError(f"no pretrained model for input layout {layout!r} (have {', '.join(DEFAULT_CHECKPOINTS)})")
-    return _asset(DEFAULT_CHECKPOINTS[layout])
+    return asset_path(DEFAULT_CHECKPOINTS[layout])
 
 
 def default_trajectory_checkpoint(layout: str = "coco17") -> Path | None:
     """Path of the bundled root trajectory model for ``layout``, or None if there is none."""
-    return _asset(DEFAULT_TRAJECTORY[layout]) if layout in DEFAULT_TRAJECTORY else None
+    return asset_path(DEFAULT_TRAJECTORY[layout]) if layout in DEFAULT_TRAJECTORY else None
 
 
 def resolve_checkpoint(checkpoint, layout: str = "coco17") -> Path:
@@ -169,6 +162,11 @@ class Reconstruction:
     outputs: dict = field(default_factory=dict)  # {kind: path} of what was written, if anything
 
     @property
+    def summary(self) -> str:
+        """One line: the gap filling and the root placement."""
+        return f"{self.report}; root from the {self.trajectory}"
+
+    @property
     def positions_world(self) -> np.ndarray:
         """Floor-aligned world frame (Z up, feet on z = 0), metres."""
         from .render.export import camera_to_floor
@@ -269,6 +267,20 @@ def write_outputs(rec: Reconstruction, out_dir, stem: str, *, video_path=None, v
     return {k: str(v) for k, v in outputs.items()}
 
 
+def _run(source: Path, out_dir, load: dict, recon: dict, *, video: bool, gif: bool, overwrite: bool,
+         progress: bool) -> Reconstruction:
+    """Input → :class:`Reconstruction`, then (with ``out_dir``) its exports and renders."""
+    stem = source.stem if source.is_file() else source.name
+    if out_dir is not None:
+        _render_paths(out_dir, stem, video, gif, overwrite)  # fail before the (slow) detection
+    seq = load_input(source, progress=progress, **load)
+    rec = reconstruct(seq, source=source, **recon)
+    if out_dir is not None:
+        rec.outputs = write_outputs(rec, out_dir, stem, video_path=source if _is_video(source) else None,
+                                    video=video, gif=gif, overwrite=overwrite, progress=progress)
+    return rec
+
+
 def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
           width: int | None = None, height: int | None = None, fps: float | None = None, focal: float | None = None,
           overwrite: bool = False, video: bool = True, gif: bool = False, progress: bool = True,
@@ -280,16 +292,10 @@ def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, perso
     folders, MMPose JSON or (with ``allow_pickle``) VideoPose3D npz; videos go through the
     2D detector.
     """
-    source = Path(source)
-    stem = source.stem if source.is_file() else source.name
-    _render_paths(out_dir, stem, video, gif, overwrite)  # fail before the (slow) detection
-    seq = load_input(source, allow_pickle=allow_pickle, person=person, layout=layout, progress=progress)
-    rec = reconstruct(seq, checkpoint=checkpoint, width=width, height=height, fps=fps, focal=focal,
-                      trajectory=trajectory, min_score=min_score, source=source)
-    outputs = write_outputs(rec, out_dir, stem, video_path=source if _is_video(source) else None, video=video,
-                            gif=gif, overwrite=overwrite, progress=progress)
-    outputs["report"] = f"{rec.report}; root from the {rec.trajectory}"
-    return outputs
+    rec = _run(Path(source), out_dir, dict(allow_pickle=allow_pickle, person=person, layout=layout),
+               dict(checkpoint=checkpoint, width=width, height=height, fps=fps, focal=focal, trajectory=trajectory,
+                    min_score=min_score), video=video, gif=gif, overwrite=overwrite, progress=progress)
+    return dict(rec.outputs, report=rec.summary)
 
 
 def infer_video(path, out_dir=None, *, person: int = 0, focal: float | None = None, checkpoint=None,
@@ -302,11 +308,5 @@ def infer_video(path, out_dir=None, *, person: int = 0, focal: float | None = No
         raise PoseliftError("file not found", path)
     if not _is_video(path):
         raise PoseliftError(f"not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})", path)
-    if out_dir is not None:
-        _render_paths(out_dir, path.stem, render, gif, overwrite)
-    seq = load_input(path, person=person, progress=progress)
-    rec = reconstruct(seq, checkpoint=checkpoint, focal=focal, trajectory=trajectory, source=path)
-    if out_dir is not None:
-        rec.outputs = write_outputs(rec, out_dir, path.stem, video_path=path, video=render, gif=gif,
-                                    overwrite=overwrite, progress=progress)
-    return rec
+    return _run(path, out_dir, dict(person=person), dict(checkpoint=checkpoint, focal=focal, trajectory=trajectory),
+                video=render, gif=gif, overwrite=overwrite, progress=progress)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import HUMANEVA_SEQUENCES as SEQUENCES, random_motion, write_humaneva_videopose3d as _write
+from poselift.assets_path import asset_path
 from poselift.camera import quaternion_to_matrix
 from poselift.data import humaneva
 from poselift.data.prepared import load_prepared, prepared_info
@@ -42,7 +43,7 @@ def test_prepare(prepared, tmp_path):
     assert info.source_layouts == {"gt": "humaneva15", "detectron_pt_coco": "coco17"}
     with np.load(out, allow_pickle=False) as f:
         assert f["Validate/S1/positions_3d_camera"].shape == (3, 21, 15, 3)
-    spec = json.loads((humaneva.CAMERAS_ASSET).read_text())["extrinsics"]
+    spec = json.loads(asset_path(humaneva.CAMERAS_ASSET).read_text())["extrinsics"]
     subjects = {s.subject: s for s in load_prepared(out)}
     tr = subjects["Train/S1"]
     assert tr.clip_names == sorted(SEQUENCES["Train/S1"])  # chunk numbers kept (chunk1 was corrupted)

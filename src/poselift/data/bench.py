@@ -126,6 +126,16 @@ def _cameras(d: dict, prefix: str, n_cam: int, path) -> list[Camera]:
     ]
 
 
+def keep_clips(subjects: list[BenchSubject], keep) -> list[BenchSubject]:
+    """The clips for which ``keep(name, description)`` holds; subjects left empty are dropped."""
+    out = []
+    for s in subjects:
+        idx = [i for i, (n, d) in enumerate(zip(s.clip_names, s.descriptions)) if keep(n, d)]
+        if idx:
+            out.append(s.select_clips(idx))
+    return out
+
+
 def parse_block(d: dict, path, prefix: str = "", sources: list[str] | None = None, skeleton: str = "h36m17",
                 layouts_2d: dict[str, str] | None = None, joints_2d: dict[str, int] | None = None,
                 fps: float = 50.0) -> BenchSubject:

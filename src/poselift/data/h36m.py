@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from ..camera import Camera, load_calibration_json
 from ..errors import PoseliftError
+from .virtual import default_calibration_path
 from .prepared import Sequence, assemble_subject, check_output, save_prepared
 from .videopose3d import read_positions_2d, read_positions_3d, source_name
 
@@ -45,7 +46,6 @@ NUM_JOINTS_FULL = 32
 # pelvis, r_hip, r_knee, r_ankle, l_hip, l_knee, l_ankle, spine, thorax, neck/nose, head,
 # l_shoulder, l_elbow, l_wrist, r_shoulder, r_elbow, r_wrist
 KEEP_17 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
-CAMERAS_ASSET = Path(__file__).resolve().parents[1] / "assets" / "h36m_cameras.json"
 _ALIASES = {"TakingPhoto": "Photo", "WalkingDog": "WalkDog"}
 _CAMERA_SUFFIX = re.compile(r"\.\d{8}$")  # "Walking 1.54138969": a per-camera file
 
@@ -73,7 +73,7 @@ def reduce_to_17(positions: np.ndarray) -> np.ndarray:
 
 def load_cameras(path=None) -> dict[str, list[Camera]]:
     """The calibrated cameras per subject (default: the bundled Human3.6M calibration)."""
-    return load_calibration_json(CAMERAS_ASSET if path is None else path)
+    return load_calibration_json(default_calibration_path() if path is None else path)
 
 
 # ------------------------------------------------------------------------------ the release
@@ -176,7 +176,7 @@ def prepare_h36m(source, out, *, detections=(), cameras=None, subjects=None, all
     for subject in tqdm(sorted(world, key=lambda s: (len(s), s)), desc="prepare Human3.6M", unit="subject",
                         disable=not progress):
         if subject not in calib:
-            raise PoseliftError(f"no camera calibration for subject {subject}", cameras or CAMERAS_ASSET)
+            raise PoseliftError(f"no camera calibration for subject {subject}", cameras or default_calibration_path())
         seqs = []
         for name in sorted(world[subject]):
             p2 = {src: table.get(subject, {}).get(name) for src, (_, table, _) in two_d.items()}

@@ -36,9 +36,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..assets_path import asset_path
 from ..camera import Camera, load_calibration_json
 from ..errors import PoseliftError
-from .bench import BenchSubject
+from .bench import BenchSubject, keep_clips
 from .prepared import Sequence, assemble_subject, check_output, save_prepared
 from .videopose3d import read_positions_2d, read_positions_3d, source_name
 
@@ -48,7 +49,7 @@ ACTIONS = ("Walk", "Jog", "Box")  # the evaluation actions (VideoPose3D Table 4)
 ALL_ACTIONS = ("Walk", "Jog", "Box", "Gestures", "ThrowCatch")
 FPS = 60.0
 SKELETON = "humaneva15"
-CAMERAS_ASSET = Path(__file__).resolve().parents[1] / "assets" / "humaneva_cameras.json"
+CAMERAS_ASSET = "humaneva_cameras.json"  # bundled calibration (a copy of shared/data/humaneva/cameras.json)
 _ALIASES = {"Walking": "Walk", "Jogging": "Jog", "Boxing": "Box"}
 
 
@@ -65,7 +66,7 @@ def calibration_subject(subject: str) -> str:
 
 def load_cameras(path=None) -> dict[str, list[Camera]]:
     """Cameras per subject (S1..S3). Intrinsics the file lacks (focal, centre) are NaN."""
-    path = CAMERAS_ASSET if path is None else Path(path)
+    path = asset_path(CAMERAS_ASSET) if path is None else Path(path)
     cams = load_calibration_json(path)
     intr = json.loads(Path(path).read_text())["intrinsics"]  # valid: load_calibration_json has read it
     nan2 = (math.nan, math.nan)
@@ -116,7 +117,7 @@ def prepare_humaneva(source, out, *, detections=(), cameras=None, subjects=None,
     for subject in tqdm(wanted, desc="prepare HumanEva-I", unit="subject", disable=not progress):
         cal = calibration_subject(subject)
         if cal not in calib:
-            raise PoseliftError(f"no camera calibration for subject {cal}", cameras or CAMERAS_ASSET)
+            raise PoseliftError(f"no camera calibration for subject {cal}", cameras or asset_path(CAMERAS_ASSET))
         seqs = []
         for name in sorted(table[subject]):
             p2 = {src: t.get(subject, {}).get(name) for src, (t, _) in two_d.items()}
@@ -135,12 +136,7 @@ def prepare_humaneva(source, out, *, detections=(), cameras=None, subjects=None,
 def select_actions(subjects: list[BenchSubject], actions=ACTIONS) -> list[BenchSubject]:
     """The clips of ``subjects`` whose action is one of ``actions`` (subjects left empty are dropped)."""
     actions = set(actions)
-    out = []
-    for s in subjects:
-        keep = [i for i, name in enumerate(s.clip_names) if action_of(name) in actions]
-        if keep:
-            out.append(s.select_clips(keep))
-    return out
+    return keep_clips(subjects, lambda name, _: action_of(name) in actions)
 
 
 def training_sets(subjects: list[BenchSubject], mode: str = "multi", actions=ACTIONS) -> dict[str, list[BenchSubject]]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from ..assets_path import asset_path
 from ..camera import Camera, load_calibration_json, look_at_camera
 from ..errors import PoseliftError
 
@@ -22,7 +22,7 @@ BENCHMARK_RIG = "S9"
 
 
 def default_calibration_path() -> Path:
-    return Path(str(resources.files("poselift") / "assets" / "h36m_cameras.json"))
+    return asset_path("h36m_cameras.json")
 
 
 def h36m_rigs(path=None, subjects=TRAIN_RIGS) -> dict[str, list[Camera]]:
