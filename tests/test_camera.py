@@ -9,12 +9,15 @@ import torch
 from poselift.camera import (
     Camera,
     camera_to_world,
+    flip_intrinsics,
     image_coordinates,
+    intrinsic_from_screen,
     load_calibration_json,
     look_at_camera,
     normalize_screen_coordinates,
     project_to_2d,
     project_to_2d_linear,
+    project_with_intrinsics,
     qrot,
     quaternion_to_matrix,
     world_to_camera,
@@ -217,6 +220,50 @@ def test_normalized_intrinsics_project_to_normalized_coordinates():
     assert ni.shape == (9,)
     n = project_to_2d(X, ni[0:2], ni[2:4], ni[4:7], ni[7:9])
     np.testing.assert_allclose(n, cam.normalize(cam.project(X)), atol=1e-5)
+
+
+def _h36m_cameras():
+    with resources.as_file(H36M_JSON) as path:
+        return [c for cams in load_calibration_json(path).values() for c in cams]
+
+
+def test_projection_layer_matches_camera_projection_and_has_finite_gradients():
+    """The torch layer of semi-supervised training against ``Camera.project`` (real distortion)."""
+    rng = np.random.default_rng(9)
+    cams = _h36m_cameras()
+    X = np.stack([_points(rng, 17) for _ in cams])  # (n_cams, 17, 3): one camera per pose
+    ref = np.stack([c.normalize(c.project(x)) for c, x in zip(cams, X)])
+    K = torch.tensor(np.stack([c.normalized_intrinsics() for c in cams]))
+    Xt = torch.tensor(X, dtype=torch.float32, requires_grad=True)
+    out = project_with_intrinsics(Xt, K)
+    assert out.shape == (len(cams), 17, 2)
+    assert (out.detach().numpy() - ref).__abs__().max() < 1e-5
+    out.square().sum().backward()
+    assert torch.isfinite(Xt.grad).all() and Xt.grad.abs().sum() > 0
+    lin = project_with_intrinsics(Xt.detach(), K, distortion=False).numpy()
+    ref_lin = np.stack([c.normalize(c.project(x, distortion=False)) for c, x in zip(cams, X)])
+    assert np.abs(lin - ref_lin).max() < 1e-5
+    assert np.abs(lin - ref).max() > 1e-4  # the distortion terms do something
+
+
+def test_flipped_intrinsics_project_the_mirrored_pose():
+    rng = np.random.default_rng(10)
+    for cam in _h36m_cameras()[:4]:
+        X = _points(rng, 17)
+        K = cam.normalized_intrinsics().astype(np.float64)
+        mirrored = X * np.array([-1.0, 1.0, 1.0])
+        flipped = project_with_intrinsics(mirrored, flip_intrinsics(K))
+        np.testing.assert_allclose(flipped, project_with_intrinsics(X, K) * np.array([-1.0, 1.0]), atol=1e-12)
+        np.testing.assert_array_equal(flip_intrinsics(flip_intrinsics(K)), K)
+
+
+def test_intrinsic_from_screen_matches_pixels():
+    from poselift.data.dataset import intrinsic_normalize
+
+    cam = Camera("c", 1000, 1002, F, C, K, P)
+    px = np.random.default_rng(11).uniform(0, 1000, size=(5, 17, 2))
+    got = intrinsic_from_screen(cam.normalize(px), cam.normalized_intrinsics().astype(np.float64))
+    np.testing.assert_allclose(got, intrinsic_normalize(px, cam), atol=1e-6)
 
 
 # ------------------------------------------------------------------ calibration

@@ -123,6 +123,48 @@ def project_to_2d_linear(X, focal, center):
     return focal * X[..., :2] / X[..., 2:3] + center
 
 
+# Packed intrinsics, the layout of the VideoPose3D release: focal (2), centre (2),
+# radial k1..k3 (3), tangential p1, p2 (2); here in normalised screen units.
+INTRINSICS_SIZE = 9
+
+
+def project_with_intrinsics(X, intrinsics, distortion: bool = True):
+    """Camera-frame points (..., J, 3) → 2D (..., J, 2) through packed ``intrinsics`` (..., 9).
+
+    The projection layer of semi-supervised training: ``intrinsics`` has the leading
+    dimensions of ``X`` without the joint axis (one camera per pose). With normalised
+    intrinsics (:meth:`Camera.normalized_intrinsics`) the result is in normalised screen
+    coordinates, the model's input space. ``distortion=False`` is the linear (pinhole)
+    projection, no clipping.
+    """
+    K = intrinsics[..., None, :]  # broadcast over joints
+    if distortion:
+        return project_to_2d(X, K[..., 0:2], K[..., 2:4], K[..., 4:7], K[..., 7:9])
+    return project_to_2d_linear(X, K[..., 0:2], K[..., 2:4])
+
+
+def flip_intrinsics(intrinsics):
+    """Packed intrinsics (..., 9) of the horizontally mirrored image (x → -x in normalised units).
+
+    Mirroring negates the principal point's x and the first tangential coefficient p1, so
+    that projecting the mirrored 3D gives the mirrored 2D (see :func:`project_to_2d`).
+    """
+    out = intrinsics.clone() if A.is_torch(intrinsics) else np.array(intrinsics, copy=True)
+    out[..., 2] = -out[..., 2]
+    out[..., 7] = -out[..., 7]
+    return out
+
+
+def intrinsic_from_screen(xy, intrinsics):
+    """Normalised screen coordinates (..., J, 2) → (px - c) / f, given packed intrinsics (..., 9).
+
+    The trajectory model's input space; equal to :func:`~poselift.data.dataset.intrinsic_normalize`
+    of the same pixels.
+    """
+    K = intrinsics[..., None, :]
+    return (xy - K[..., 2:4]) / K[..., 0:2]
+
+
 # ---------------------------------------------------------------------- camera type
 
 

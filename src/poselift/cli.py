@@ -58,13 +58,13 @@ TRAIN_FLAGS = {
     "random_cameras": "random_cameras", "seed": "seed", "threads": "threads",
     "checkpoint_every": "checkpoint_every", "input_layout": "input_layout", "target": "target",
     "ema": "ema", "dataset": "dataset", "keypoints": "keypoints", "subjects": "subjects", "actions": "actions",
-    "subset": "subset",
+    "subset": "subset", "unlabeled_subjects": "unlabeled_subjects", "warmup": "warmup",
 }
 
 
 def cmd_train(a) -> int:
     from .config import TrainConfig, load_toml, merge
-    from .train.supervised import Trainer
+    from .train.semi import make_trainer
 
     base = load_toml(a.config) if a.config else {}
     over = {field: getattr(a, dest) for dest, field in TRAIN_FLAGS.items() if getattr(a, dest) is not None}
@@ -74,6 +74,10 @@ def cmd_train(a) -> int:
         over["detector_noise"] = True
     if a.no_rig_cameras:
         over["rig_cameras"] = False
+    if a.no_bone_length:
+        over["bone_length"] = False
+    if a.linear_projection:
+        over["linear_projection"] = True
     model_over = _model_overrides(a)
     if model_over:
         over["model"] = model_over
@@ -82,13 +86,16 @@ def cmd_train(a) -> int:
     ckdir = Path(cfg.checkpoint_dir)
     if (ckdir / "last.safetensors").exists() and not a.resume and not a.overwrite:
         raise PoseliftError("holds a training run already (use --resume to continue it or --overwrite to restart)", ckdir)
-    trainer = Trainer(cfg, progress=not a.quiet)
+    trainer = make_trainer(cfg, progress=not a.quiet)
     if a.resume and trainer.resume():
         print(f"resuming at epoch {trainer.state.epoch + 1}, batch {trainer.state.batch}, "
               f"{trainer.state.drawn:,} clips drawn", file=sys.stderr)
     print(f"training on {trainer.sampler.num_frames:,} frames in {len(trainer.data)} sequences; "
           f"{len(trainer.sampler):,} clips per epoch; budget {trainer.total:,} clips "
           f"({trainer.n_epochs} epoch(s) planned)", file=sys.stderr)
+    if cfg.semi_supervised:
+        print(f"semi-supervised: {trainer.unlabeled.num_frames:,} unlabeled frames in {len(trainer.unlabeled_data)} "
+              f"sequences; warm-up {cfg.warmup} epoch(s)", file=sys.stderr)
     ckdir.mkdir(parents=True, exist_ok=True)
     (ckdir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     state = trainer.train()
@@ -213,9 +220,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--train-dir", default=None, help="cmu: folder of cmu_*.npz training files")
     s.add_argument("--dataset", default=None, help="h36m/humaneva: the prepared file (poselift prepare ...)")
     s.add_argument("-k", "--keypoints", default=None, help="h36m/humaneva: 2D source (gt, cpn_ft_h36m_dbb, ...)")
-    s.add_argument("--subjects", default=None, help="training subjects, comma-separated (default: the protocol's)")
+    s.add_argument("-str", "--subjects", default=None,
+                   help="(labeled) training subjects, comma-separated (default: all / the protocol's)")
+    s.add_argument("-sun", "--subjects-unlabeled", dest="unlabeled_subjects", default=None,
+                   help="semi-supervised: subjects used as 2D only, comma-separated, or 'rest' (the others)")
+    s.add_argument("--warmup", type=int, default=None, help="semi-supervised: epochs on labeled data first (1)")
+    s.add_argument("--no-bone-length", action="store_true", help="semi-supervised: no bone-length term")
+    s.add_argument("--linear-projection", action="store_true", help="semi-supervised: project without distortion")
     s.add_argument("--actions", default=None, help="only these actions, comma-separated (default: all)")
-    s.add_argument("--subset", type=float, default=None, help="fraction of each training clip to use")
+    s.add_argument("--subset", type=float, default=None, help="fraction of each labeled clip to use (contiguous)")
     s.add_argument("--calibration", default=None, help="cameras JSON (default: bundled Human3.6M)")
     s.add_argument("--checkpoint-dir", "-c", default=None)
     s.add_argument("-e", "--epochs", type=int, default=None)

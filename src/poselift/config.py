@@ -30,9 +30,9 @@ class TrainConfig:
     train_dir: str = ""  # cmu: the folder of cmu_*.npz
     dataset: str = ""  # other datasets: the prepared file (poselift prepare ...)
     keypoints: str = "gt"  # other datasets: the 2D source to train on (gt, cpn_ft_h36m_dbb, ...)
-    subjects: str = ""  # other datasets: training subjects, comma-separated (default: the protocol's)
+    subjects: str = ""  # (labeled) training subjects, comma-separated (default: all / the protocol's)
     actions: str = ""  # other datasets: only these actions (descriptions), comma-separated
-    subset: float = 1.0  # other datasets: fraction of each clip used (a contiguous, seeded part)
+    subset: float = 1.0  # fraction of each labeled clip used (a contiguous, seeded part)
     calibration: str = ""  # cameras JSON; empty = the bundled Human3.6M calibration
     checkpoint_dir: str = "runs/train"
     epochs: int = 0  # 0 = derive from samples
@@ -55,6 +55,15 @@ class TrainConfig:
     threads: int = 0  # torch threads; 0 = torch's default
     checkpoint_every: int = 200  # mid-epoch checkpoint every N steps (0 = at epoch ends only)
     ema: float = 0.999  # decay of the exported weight average (0 = export the raw weights, as published)
+    # semi-supervised back-projection (on when unlabeled subjects are given)
+    unlabeled_subjects: str = ""  # subjects whose 2D only is used, comma-separated; "rest" = the other ones
+    warmup: int = 1  # epochs on labeled data only before the unlabeled losses start
+    bone_length: bool = True  # match the unlabeled predictions' mean bone lengths to the labeled ones'
+    linear_projection: bool = False  # project without lens distortion
+
+    @property
+    def semi_supervised(self) -> bool:
+        return bool(self.unlabeled_subjects.strip())
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,6 +91,10 @@ class TrainConfig:
             raise PoseliftError(f"unknown dataset {self.data!r} (known: {', '.join(DATASETS)})")
         if self.data != "cmu" and not self.dataset:
             raise PoseliftError(f"give the prepared {self.data} file: --dataset FILE (made by poselift prepare)")
+        if self.semi_supervised and self.target != "pose":
+            raise PoseliftError("semi-supervised training (unlabeled subjects) trains a pose model: drop --target")
+        if self.warmup < 0:
+            raise PoseliftError(f"warmup must be >= 0 epochs, got {self.warmup}")
         if not 0 < self.subset <= 1:
             raise PoseliftError(f"subset must be in (0, 1], got {self.subset}")
         if self.input_layout not in ("h36m17", "coco17"):

@@ -23,21 +23,26 @@ class SequenceSet:
 
     ``inputs_2d`` (T, J_in, 2) normalised 2D; ``targets_3d`` (T, J_out, 3) root-relative
     camera-frame 3D, metres; ``roots_3d`` (T, 1, 3) the root joint in the camera frame
-    (targets of the trajectory model), when known.
+    (targets of the trajectory model), when known; ``intrinsics`` (9,) each sequence's
+    camera in normalised screen units (:meth:`~poselift.camera.Camera.normalized_intrinsics`),
+    when known (semi-supervised training projects through them).
     """
 
     inputs_2d: list[np.ndarray] = field(default_factory=list)
     targets_3d: list[np.ndarray] = field(default_factory=list)
     meta: list[dict] = field(default_factory=list)
     roots_3d: list[np.ndarray] = field(default_factory=list)
+    intrinsics: list[np.ndarray] = field(default_factory=list)
     skeleton_in: str = "h36m17"  # layout of the 2D inputs
     skeleton_out: str = "h36m17"  # layout of the 3D targets
 
-    def append(self, x2d, y3d, root=None, **meta):
+    def append(self, x2d, y3d, root=None, intrinsics=None, **meta):
         self.inputs_2d.append(np.asarray(x2d, dtype=np.float32))
         self.targets_3d.append(np.asarray(y3d, dtype=np.float32))
         if root is not None:
             self.roots_3d.append(np.asarray(root, dtype=np.float32))
+        if intrinsics is not None:
+            self.intrinsics.append(np.asarray(intrinsics, dtype=np.float32))
         self.meta.append(meta)
 
     def __len__(self):
@@ -112,34 +117,40 @@ def build_cmu_training_set(
     subjects: list[str] | None = None,
     view: ViewOptions | None = None,
     rig_cameras: bool = True,
+    subset: float = 1.0,
 ) -> SequenceSet:
     """Project every training clip through its subject's Human3.6M rig (and random cameras).
 
-    Rigs come from S1, S5, S6, S7, S8, assigned round-robin over the sorted subject ids.
+    Rigs come from S1, S5, S6, S7, S8, assigned round-robin over the sorted subject ids of
+    the whole folder (so a subject keeps its rig whichever subjects are selected).
     ``random_cameras`` adds that many random virtual cameras per clip (seeded); ``view``
-    chooses the input layout, normalisation and synthetic detector noise.
+    chooses the input layout, normalisation and synthetic detector noise. ``subset`` keeps a
+    contiguous, seeded fraction of each clip, the same stretch for all of its cameras, so
+    the labeled frames counted are 3D poses.
     """
     view = view or ViewOptions()
     clips = cmu.load_train_dir(train_dir)
-    if subjects is not None:
-        clips = [c for c in clips if c.subject in set(subjects)]
-        if not clips:
-            raise PoseliftError(f"no clips of subject(s) {', '.join(subjects)}", train_dir)
     rigs = assign_rigs(sorted({c.subject for c in clips}), h36m_rigs(calibration))
+    if subjects is not None:
+        missing = sorted(set(subjects) - {c.subject for c in clips})
+        if missing:
+            raise PoseliftError(f"no clips of subject(s) {', '.join(missing)}", train_dir)
+        clips = [c for c in clips if c.subject in set(subjects)]
     rng = np.random.default_rng([seed, 7])
     noise_rng = np.random.default_rng([seed, 11])
     spec = camera_spec or RandomCameraSpec()
     out = SequenceSet(skeleton_in=view.input_layout)
     for clip in clips:
-        pos = downsample_clip(clip.positions, downsample)
+        pos = clip.positions[subset_slice(len(clip.positions), subset, f"{clip.subject}/{clip.name}", seed)]
+        pos = downsample_clip(pos, downsample)
         cams = list(rigs[clip.subject]) if rig_cameras else []
         cams += [random_camera_facing(rng, pos, spec) for _ in range(random_cameras)]
         if not cams:
             raise PoseliftError("no cameras: enable the rigs or ask for random cameras")
         for cam in cams:
             x2d, y3d, root = make_view(cam, pos, view, noise_rng)
-            out.append(x2d, y3d, root=root, subject=clip.subject, clip=clip.name,
-                       description=clip.description, camera=cam.id)
+            out.append(x2d, y3d, root=root, intrinsics=cam.normalized_intrinsics(), subject=clip.subject,
+                       clip=clip.name, description=clip.description, camera=cam.id)
     return out
 
 
@@ -185,8 +196,8 @@ def build_prepared_training_set(path, subjects: list[str], source: str, actions:
                     skipped += 1
                     continue
                 x2d = cam.normalize(px) if input_norm == "screen" else intrinsic_normalize(px, cam)
-                out.append(x2d, root_relative(cam3d), root=cam3d[:, :1], subject=subj.subject, clip=name,
-                           description=desc, camera=cam.id)
+                out.append(x2d, root_relative(cam3d), root=cam3d[:, :1], intrinsics=cam.normalized_intrinsics(),
+                           subject=subj.subject, clip=name, description=desc, camera=cam.id)
     if skipped:
         warnings.warn(f"{path}: left out {skipped} camera views with missing {source} 2D", stacklevel=2)
     if not len(out):

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..camera import flip_intrinsics
 from ..errors import PoseliftError
-from ..skeleton import H36M17, Skeleton, flip_pose
+from ..skeleton import H36M17, ROOT1, Skeleton, flip_pose
 
 
 def pad_sequence(x: np.ndarray, receptive_field: int, causal_shift: int = 0) -> np.ndarray:
@@ -37,6 +38,17 @@ class Batch:
     inputs_2d: torch.Tensor  # (B, L_in, J_in, 2)
     targets_3d: torch.Tensor | None  # (B, L_out, J_out, 3)
     index: np.ndarray  # (B,) pair indices, for bookkeeping
+    roots_3d: torch.Tensor | None = None  # (B, L_out, 1, 3) camera-frame root, when the sampler has them
+    intrinsics: torch.Tensor | None = None  # (B, 9) normalised camera intrinsics, when the sampler has them
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def take(self, n: int) -> "Batch":
+        """The first ``n`` clips."""
+        cut = (lambda t: None if t is None else t[:n])
+        return Batch(self.inputs_2d[:n], cut(self.targets_3d), self.index[:n], cut(self.roots_3d),
+                     cut(self.intrinsics))
 
 
 class ClipSampler:
@@ -47,7 +59,8 @@ class ClipSampler:
     ``receptive_field + chunk - 1`` input frames. With ``flip`` each clip also appears as
     its mirrored copy (so an epoch holds twice as many clips). ``frame_stride`` keeps every
     n-th target frame only. The order of an epoch depends on ``(seed, epoch)`` only, so
-    training can resume mid-epoch exactly.
+    training can resume mid-epoch exactly. Optional ``roots`` (per-sequence (T_i, 1, 3)) and
+    ``intrinsics`` (per-sequence (9,)) travel with each clip, mirrored with it.
     """
 
     def __init__(
@@ -61,20 +74,28 @@ class ClipSampler:
         frame_stride: int = 1,
         skeleton_in: Skeleton = H36M17,
         skeleton_out: Skeleton = H36M17,
+        roots: list[np.ndarray] | None = None,
+        intrinsics: list[np.ndarray] | None = None,
     ):
         if not inputs:
             raise PoseliftError("no training sequences")
-        if targets is not None and len(targets) != len(inputs):
-            raise PoseliftError(f"{len(inputs)} input sequences but {len(targets)} target sequences")
+        for name, other in (("target", targets), ("root", roots), ("camera", intrinsics)):
+            if other is not None and len(other) != len(inputs):
+                raise PoseliftError(f"{len(inputs)} input sequences but {len(other)} {name} sequences")
         lengths = np.array([len(s) for s in inputs], dtype=np.int64)
         if targets is not None:
             for i, (a, b) in enumerate(zip(inputs, targets)):
                 if len(a) != len(b):
                     raise PoseliftError(f"sequence {i}: {len(a)} 2D frames but {len(b)} 3D frames")
         self.inputs = torch.from_numpy(np.ascontiguousarray(np.concatenate(inputs).astype(np.float32)))
-        self.targets = (
-            None if targets is None else torch.from_numpy(np.ascontiguousarray(np.concatenate(targets).astype(np.float32)))
-        )
+        concat = (lambda seqs: None if seqs is None else
+                  torch.from_numpy(np.ascontiguousarray(np.concatenate(seqs).astype(np.float32))))
+        self.targets = concat(targets)
+        self.roots = concat(roots)
+        if roots is not None and len(self.roots) != len(self.inputs):
+            raise PoseliftError("root trajectories and 2D inputs differ in length")
+        self.intrinsics = (None if intrinsics is None else
+                           torch.from_numpy(np.stack(intrinsics).astype(np.float32)))
         self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self.lengths = lengths
         self.receptive_field = receptive_field
@@ -121,12 +142,29 @@ class ClipSampler:
     def batch(self, pair_idx: np.ndarray) -> Batch:
         x = self._gather(pair_idx, self.in_offsets, self.inputs)
         y = None if self.targets is None else self._gather(pair_idx, self.out_offsets, self.targets)
+        root = None if self.roots is None else self._gather(pair_idx, self.out_offsets, self.roots)
+        cam = None if self.intrinsics is None else self.intrinsics[torch.from_numpy(self.pairs_seq[pair_idx])]
         flip = torch.from_numpy(self.pairs_flip[pair_idx])
         if flip.any():
             x[flip] = flip_pose(x[flip], self.skeleton_in)
             if y is not None:
                 y[flip] = flip_pose(y[flip], self.skeleton_out)
-        return Batch(x, y, pair_idx)
+            if root is not None:
+                root[flip] = flip_pose(root[flip], ROOT1)
+            if cam is not None:
+                cam[flip] = flip_intrinsics(cam[flip])
+        return Batch(x, y, pair_idx, root, cam)
+
+    def batch_number(self, seed: int, k: int, batch_size: int) -> Batch:
+        """The ``k``-th batch of an endless stream of epochs (epoch ``k // batches_per_epoch``).
+
+        Used for the unlabeled stream of semi-supervised training, whose position is then a
+        single counter that a checkpoint can hold.
+        """
+        per = self.batches_per_epoch(batch_size)
+        epoch, b = divmod(k, per)
+        order = self.epoch_order(seed, epoch)
+        return self.batch(order[b * batch_size : (b + 1) * batch_size])
 
     def iter_epoch(self, seed: int, epoch: int, batch_size: int, start_batch: int = 0, limit: int | None = None):
         """Yield the batches of one epoch from ``start_batch``; at most ``limit`` clips in all."""

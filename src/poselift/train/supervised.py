@@ -11,6 +11,7 @@ dropout from the torch RNG stored in each checkpoint, so ``resume`` continues ex
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -53,14 +54,19 @@ def bn_momentum(cfg: TrainConfig, epoch: int, n_epochs: int) -> float:
     return cfg.bn_momentum_start * math.exp(-epoch / n_epochs * math.log(ratio))
 
 
-def load_training_set(cfg: TrainConfig) -> SequenceSet:
+def load_training_set(cfg: TrainConfig, subjects: list[str] | None = None, subset: float | None = None) -> SequenceSet:
+    """The training sequences of ``cfg`` (its subjects and subset unless given here)."""
+    from ..data.protocols import split_list
+
+    subjects = (split_list(cfg.subjects) or None) if subjects is None else subjects
+    subset = cfg.subset if subset is None else subset
     if cfg.data != "cmu":
         from ..data.dataset import build_prepared_training_set
-        from ..data.protocols import pick_subjects, protocol, split_list
+        from ..data.protocols import pick_subjects, protocol
 
-        subjects = pick_subjects(split_list(cfg.subjects), protocol(cfg.data).train, cfg.dataset, "training")
+        subjects = pick_subjects(subjects, protocol(cfg.data).train, cfg.dataset, "training")
         return build_prepared_training_set(cfg.dataset, subjects, cfg.keypoints, split_list(cfg.actions) or None,
-                                           cfg.subset, cfg.downsample, cfg.seed, cfg.input_norm)
+                                           subset, cfg.downsample, cfg.seed, cfg.input_norm)
     if not cfg.train_dir:
         raise PoseliftError("give the training data folder: --train-dir DIR")
     return build_cmu_training_set(
@@ -69,8 +75,10 @@ def load_training_set(cfg: TrainConfig) -> SequenceSet:
         downsample=cfg.downsample,
         random_cameras=cfg.random_cameras,
         seed=cfg.seed,
+        subjects=subjects,
         view=ViewOptions(cfg.input_layout, cfg.input_norm, cfg.detector_noise),
         rig_cameras=cfg.rig_cameras,
+        subset=subset,
     )
 
 
@@ -89,13 +97,21 @@ def fit_model_to_data(cfg: TrainConfig, data: SequenceSet) -> None:
     cfg.model.joints_in, cfg.model.joints_out = j_in, j_out
 
 
-def make_sampler(cfg: TrainConfig, data: SequenceSet) -> ClipSampler:
+def make_sampler(cfg: TrainConfig, data: SequenceSet, labels: bool = True, cameras: bool = False) -> ClipSampler:
+    """Clips of ``data`` for ``cfg``'s model: with targets (``labels``), and for
+    semi-supervised training with root trajectories and camera intrinsics (``cameras``)."""
     rf = receptive_field(cfg.model.filter_widths)
-    if cfg.target == "trajectory" and len(data.roots_3d) != len(data.inputs_2d):
+    if (cfg.target == "trajectory" or cameras and labels) and len(data.roots_3d) != len(data.inputs_2d):
         raise PoseliftError("this training data has no root trajectories")
+    if cameras and len(data.intrinsics) != len(data.inputs_2d):
+        raise PoseliftError("this training data has no camera intrinsics")
+    if not labels:
+        targets = None
+    else:
+        targets = data.roots_3d if cfg.target == "trajectory" else data.targets_3d
     return ClipSampler(
         data.inputs_2d,
-        data.roots_3d if cfg.target == "trajectory" else data.targets_3d,
+        targets,
         receptive_field=rf,
         causal_shift=causal_shift(cfg.model.filter_widths, cfg.model.causal),
         chunk=cfg.stride,
@@ -103,6 +119,8 @@ def make_sampler(cfg: TrainConfig, data: SequenceSet) -> ClipSampler:
         frame_stride=cfg.frame_stride,
         skeleton_in=get_skeleton(data.skeleton_in),
         skeleton_out=get_skeleton(output_skeleton(cfg, data)),
+        roots=data.roots_3d if cameras and labels else None,
+        intrinsics=data.intrinsics if cameras else None,
     )
 
 
@@ -115,13 +133,19 @@ class TrainState:
     finished: bool = False
     history: list | None = None
     ema_updates: int = 0
+    unlabeled_batches: int = 0  # semi-supervised: position in the endless unlabeled stream
 
     def to_dict(self):
-        return dict(epoch=self.epoch, batch=self.batch, drawn=self.drawn, lr=self.lr,
-                    finished=self.finished, history=self.history or [], ema_updates=self.ema_updates)
+        return dataclasses.asdict(self) | {"history": self.history or []}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainState":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 class Trainer:
+    """Supervised training; :class:`~poselift.train.semi.SemiTrainer` extends it."""
+
     def __init__(self, cfg: TrainConfig, data: SequenceSet | None = None, progress: bool = True):
         cfg.validate()
         self.cfg = cfg
@@ -130,8 +154,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.data = data if data is not None else load_training_set(cfg)
         fit_model_to_data(cfg, self.data)
-        self.sampler = make_sampler(cfg, self.data)
-        self.model = build_model(cfg.model, strided=cfg.stride == 1)
+        self.sampler = self.make_sampler()
+        self.model = self.build_network()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, amsgrad=True)
         self.ema = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
         self.state = TrainState(lr=cfg.lr, history=[])
@@ -139,6 +163,12 @@ class Trainer:
         self.total = budget(cfg, len(self.sampler))
         self.dir = Path(cfg.checkpoint_dir)
         self.progress = progress
+
+    def make_sampler(self) -> ClipSampler:
+        return make_sampler(self.cfg, self.data)
+
+    def build_network(self) -> torch.nn.Module:
+        return build_model(self.cfg.model, strided=self.cfg.stride == 1)
 
     # ------------------------------------------------------------------ checkpoints
     def _meta(self) -> dict:
@@ -157,13 +187,22 @@ class Trainer:
             "weights": "ema" if self.ema else "raw",
         }
 
+    def exported_weights(self) -> dict[str, torch.Tensor]:
+        """The weights evaluation and inference use: the average if one is kept, else the raw ones."""
+        return self.ema.state_dict() if self.ema else self.model.state_dict()
+
+    def exports(self) -> list[tuple[str, dict, dict]]:
+        """(file name, weights, meta) of each model file the run writes besides ``last``."""
+        return [(MODEL, self.exported_weights(), self._meta())]
+
     def save(self) -> None:
         if self.ema:
             self.state.ema_updates = self.ema.updates
         meta = self._meta()
         extra = {f"ema.{k}": v for k, v in self.ema.state_dict().items()} if self.ema else None
         save_checkpoint(self.dir / LAST, self.model, dict(meta, weights="raw"), optimizer=self.optimizer, extra=extra)
-        save_checkpoint(self.dir / MODEL, self.model, meta, weights=self.ema.state_dict() if self.ema else None)
+        for name, weights, file_meta in self.exports():
+            save_checkpoint(self.dir / name, self.model, file_meta, weights=weights)
 
     def resume(self) -> bool:
         """Load ``last.safetensors`` from the checkpoint folder if there is one."""
@@ -175,16 +214,15 @@ class Trainer:
         mine = self.cfg.to_dict()
         keys = ("model", "batch_size", "lr", "lr_decay", "seed", "flip", "stride", "frame_stride", "downsample",
                 "random_cameras", "rig_cameras", "input_layout", "detector_noise", "target", "epochs", "samples",
-                "train_dir", "ema", "data", "dataset", "keypoints", "subjects", "actions", "subset")
+                "train_dir", "ema", "data", "dataset", "keypoints", "subjects", "actions", "subset",
+                "unlabeled_subjects", "warmup", "bone_length", "linear_projection")
         saved.setdefault("ema", 0.0)  # runs started before weight averaging existed had none
         for k, v in TrainConfig().to_dict().items():  # other settings added since: their defaults
             saved.setdefault(k, v)
         diff = [k for k in keys if saved.get(k) != mine.get(k)]
         if diff:
             raise PoseliftError(f"cannot resume: the run was started with other settings ({', '.join(diff)})", path)
-        st = meta["state"]
-        self.state = TrainState(st["epoch"], st["batch"], st["drawn"], st["lr"], st["finished"], st["history"],
-                                st.get("ema_updates", 0))
+        self.state = TrainState.from_dict(meta["state"])
         if self.ema:
             self.ema.load(load_tensors(path, "ema."), self.state.ema_updates)
         return True
@@ -195,7 +233,8 @@ class Trainer:
             g["lr"] = self.state.lr
         self.model.set_bn_momentum(bn_momentum(self.cfg, epoch, self.n_epochs))
 
-    def step(self, batch) -> float:
+    def step(self, batch) -> dict[str, float]:
+        """One optimiser step; the loss terms (metres), ``loss`` their sum."""
         self.optimizer.zero_grad(set_to_none=True)
         pred = self.model(batch.inputs_2d)
         if self.cfg.target == "trajectory":  # weighted by 1/depth: far subjects are harder
@@ -206,7 +245,7 @@ class Trainer:
         self.optimizer.step()
         if self.ema:
             self.ema.update(self.model)
-        return float(loss.detach())
+        return {"loss": float(loss.detach())}
 
     def train(self, stop_after_steps: int | None = None) -> TrainState:
         """Run until the budget is spent (or ``stop_after_steps`` steps, for tests)."""
@@ -218,30 +257,31 @@ class Trainer:
                    desc="train", dynamic_ncols=True, smoothing=0.05)
         while not st.finished:
             self._set_epoch_hparams(st.epoch)
-            loss_sum, n_sum, t0 = 0.0, 0, time.time()
+            sums, n_sum, t0 = {}, 0, time.time()
             for b, batch in self.sampler.iter_epoch(cfg.seed, st.epoch, cfg.batch_size, st.batch):
-                n = len(batch.index)
-                n = min(n, self.total - st.drawn)
+                n = min(len(batch), self.total - st.drawn)
                 if n <= 0:
                     break
-                if n < len(batch.index):
-                    batch.inputs_2d, batch.targets_3d = batch.inputs_2d[:n], batch.targets_3d[:n]
-                    batch.index = batch.index[:n]
-                loss = self.step(batch)
-                loss_sum += loss * n
+                if n < len(batch):
+                    batch = batch.take(n)
+                terms = self.step(batch)
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + v * n
                 n_sum += n
                 st.drawn += n
                 st.batch = b + 1
                 steps += 1
                 bar.update(n)
-                bar.set_postfix(epoch=st.epoch + 1, loss_mm=f"{loss * 1000:.1f}", lr=f"{st.lr:.2e}")
+                bar.set_postfix(epoch=st.epoch + 1, lr=f"{st.lr:.2e}",
+                                **{f"{k}_mm": f"{v * 1000:.1f}" for k, v in terms.items()})
                 if cfg.checkpoint_every and steps % cfg.checkpoint_every == 0:
                     self.save()
                 if stop_after_steps is not None and steps >= stop_after_steps:
                     bar.close()
                     return st
             epoch_done = st.batch >= self.sampler.batches_per_epoch(cfg.batch_size)
-            st.history.append({"epoch": st.epoch + 1, "clips": n_sum, "loss_mm": 1000 * loss_sum / max(n_sum, 1),
+            st.history.append({"epoch": st.epoch + 1, "clips": n_sum,
+                               **{f"{k}_mm": 1000 * v / max(n_sum, 1) for k, v in sums.items()},
                                "seconds": time.time() - t0, "lr": st.lr, "complete": epoch_done})
             if epoch_done:
                 st.epoch += 1

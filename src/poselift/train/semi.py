@@ -1,0 +1,194 @@
+"""Semi-supervised training by back-projection (Pavllo et al., CVPR 2019, section 4).
+
+Two networks of the same architecture with separate weights: the pose model (root-relative
+3D from normalised screen 2D) and the trajectory model (the root's camera-frame position
+from intrinsics-normalised 2D, ``(px - c) / f``, the input of every poselift trajectory
+model). Each step takes a labeled batch and, after ``warmup`` epochs, an unlabeled batch:
+
+* labeled: MPJPE of the pose + weighted MPJPE of the trajectory (weight 1 / true depth);
+* unlabeled (2D only): pose + trajectory projected through the camera's intrinsics (with
+  lens distortion, or linear with ``linear_projection``) → MPJPE against the input 2D;
+* bone length: mean absolute difference between the mean bone lengths of the unlabeled
+  and the labeled predictions (``bone_length``; the paper's "L2" term, as the reference
+  release computes it).
+
+All terms weigh 1. The unlabeled sampler is built without targets, so unlabeled 3D cannot
+reach a loss. Labeled and unlabeled clips pass through each network as one batch, so
+batch-norm statistics in training are those of the mixed batch (as in the reference
+release); the two networks keep their own statistics. During warm-up only labeled clips
+pass. An epoch is one pass over the labeled clips; the unlabeled clips are an endless
+stream of shuffled epochs whose position is a counter in the checkpoint, so ``resume`` is
+exact. Only intrinsics are used, never extrinsics.
+
+The run writes ``model.safetensors`` (the pose model, usable like any lifter),
+``trajectory.safetensors`` (the trajectory model, usable by ``infer --trajectory model``)
+and ``last.safetensors`` (both networks and the optimiser).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ..camera import intrinsic_from_screen, project_with_intrinsics
+from ..config import TrainConfig
+from ..data.dataset import SequenceSet
+from ..data.protocols import split_list
+from ..data.windows import Batch
+from ..errors import PoseliftError
+from ..metrics import bone_lengths, mpjpe, weighted_mpjpe
+from ..models.temporal import ModelConfig, build_model, causal_shift, receptive_field
+from ..skeleton import COCO_FROM_H36M, get_skeleton
+from .supervised import MODEL, Trainer, load_training_set, make_sampler
+
+TRAJECTORY = "trajectory.safetensors"
+
+
+class PoseAndTrajectory(nn.Module):
+    """The two networks of semi-supervised training, trained by one optimiser."""
+
+    def __init__(self, pose: nn.Module, trajectory: nn.Module):
+        super().__init__()
+        self.pose = pose
+        self.trajectory = trajectory
+
+    def set_bn_momentum(self, momentum: float) -> None:
+        self.pose.set_bn_momentum(momentum)
+        self.trajectory.set_bn_momentum(momentum)
+
+
+def trajectory_config(pose: ModelConfig) -> ModelConfig:
+    """The trajectory model: the pose model's architecture with one output joint."""
+    return ModelConfig.from_dict(dict(pose.to_dict(), joints_out=1))
+
+
+def all_training_subjects(cfg: TrainConfig) -> list[str]:
+    """Every training subject there is: CMU-17 train's, or the protocol's in the prepared file."""
+    if cfg.data == "cmu":
+        from ..data import cmu
+
+        return sorted({c.subject for c in cmu.load_train_dir(cfg.train_dir)})
+    from ..data.protocols import pick_subjects, protocol
+
+    return pick_subjects(None, protocol(cfg.data).train, cfg.dataset, "training")
+
+
+def split_subjects(cfg: TrainConfig) -> tuple[list[str] | None, list[str]]:
+    """(labeled subjects or None for the default, unlabeled subjects); ``rest`` expands."""
+    labeled = split_list(cfg.subjects) or None
+    unlabeled = split_list(cfg.unlabeled_subjects)
+    if unlabeled == ["rest"]:
+        if labeled is None:
+            raise PoseliftError("-sun rest needs the labeled subjects: give them with -str/--subjects")
+        unlabeled = [s for s in all_training_subjects(cfg) if s not in labeled]
+        if not unlabeled:
+            raise PoseliftError("-sun rest: every training subject is labeled, none is left unlabeled")
+    both = sorted(set(unlabeled) & set(labeled or []))
+    if both:
+        raise PoseliftError(f"subject(s) {', '.join(both)} given as both labeled and unlabeled")
+    return labeled, unlabeled
+
+
+def reprojection_joints(layout_in: str, layout_out: str) -> tuple[list[int], list[int]]:
+    """(input 2D joint indices, output 3D joint indices) compared by the reprojection loss."""
+    if layout_in == layout_out:
+        n = get_skeleton(layout_in).num_joints
+        return list(range(n)), list(range(n))
+    if (layout_in, layout_out) == ("coco17", "h36m17"):
+        coco = sorted(COCO_FROM_H36M)
+        return coco, [COCO_FROM_H36M[k] for k in coco]
+    raise PoseliftError(f"cannot compare {layout_out} predictions with {layout_in} 2D for back-projection")
+
+
+class SemiTrainer(Trainer):
+    """Joint training of pose and trajectory models on labeled and unlabeled clips."""
+
+    def __init__(self, cfg: TrainConfig, data: SequenceSet | None = None, unlabeled: SequenceSet | None = None,
+                 progress: bool = True):
+        if not cfg.semi_supervised:
+            raise PoseliftError("semi-supervised training needs unlabeled subjects (-sun)")
+        if cfg.target != "pose":
+            raise PoseliftError("semi-supervised training trains a pose model")
+        labeled, unlabeled_subjects = split_subjects(cfg)
+        if data is None:
+            data = load_training_set(cfg, subjects=labeled)
+        if unlabeled is None:
+            unlabeled = load_training_set(cfg, subjects=unlabeled_subjects, subset=1.0)
+        if unlabeled.skeleton_in != data.skeleton_in:
+            raise PoseliftError(f"labeled 2D is {data.skeleton_in} but unlabeled 2D is {unlabeled.skeleton_in}")
+        self.unlabeled_data = unlabeled
+        super().__init__(cfg, data, progress)
+        self.unlabeled = make_sampler(cfg, unlabeled, labels=False, cameras=True)
+        self.joints_2d, self.joints_3d = reprojection_joints(data.skeleton_in, data.skeleton_out)
+        self.parents = get_skeleton(data.skeleton_out).parents
+        rf = receptive_field(cfg.model.filter_widths)
+        first = (rf - 1) // 2 + causal_shift(cfg.model.filter_widths, cfg.model.causal)
+        self.output_frames = slice(first, first + cfg.stride)  # the input frames the model predicts
+
+    def make_sampler(self):
+        return make_sampler(self.cfg, self.data, labels=True, cameras=True)
+
+    def build_network(self) -> nn.Module:
+        strided = self.cfg.stride == 1
+        return PoseAndTrajectory(build_model(self.cfg.model, strided=strided),
+                                 build_model(trajectory_config(self.cfg.model), strided=strided))
+
+    # ------------------------------------------------------------------ checkpoints
+    def _meta(self) -> dict:
+        return dict(super()._meta(), kind="semi-supervised", unlabeled_frames=self.unlabeled.num_frames,
+                    labeled_frames=self.sampler.num_frames)
+
+    def exports(self) -> list[tuple[str, dict, dict]]:
+        weights = self.exported_weights()
+        part = (lambda prefix: {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+        meta = self._meta()
+        pose_meta = dict(meta, kind="temporal-lifter", training="semi-supervised")
+        traj_meta = dict(meta, kind="temporal-lifter", training="semi-supervised", target="trajectory",
+                         model=trajectory_config(self.cfg.model).to_dict(), skeleton_out="root1",
+                         input_norm="intrinsic")
+        return [(MODEL, part("pose."), pose_meta), (TRAJECTORY, part("trajectory."), traj_meta)]
+
+    # ---------------------------------------------------------------------- training
+    def unlabeled_batch(self) -> Batch:
+        k = self.state.unlabeled_batches
+        self.state.unlabeled_batches += 1
+        return self.unlabeled.batch_number(self.cfg.seed + 1, k, self.cfg.batch_size)
+
+    def losses(self, labeled: Batch, unlabeled: Batch | None) -> dict[str, torch.Tensor]:
+        """The loss terms of one step (metres; the 2D reprojection term in normalised units)."""
+        cfg = self.cfg
+        x, K = labeled.inputs_2d, labeled.intrinsics
+        if unlabeled is not None:
+            x, K = torch.cat([x, unlabeled.inputs_2d]), torch.cat([K, unlabeled.intrinsics])
+        n = len(labeled)
+        pose = self.model.pose(x)  # (N, L_out, J, 3), root-relative
+        traj = self.model.trajectory(intrinsic_from_screen(x, K[:, None]))  # (N, L_out, 1, 3)
+        roots = labeled.roots_3d
+        terms = {"pose": mpjpe(pose[:n], labeled.targets_3d),
+                 "trajectory": weighted_mpjpe(traj[:n], roots, 1 / roots[..., 2])}
+        if unlabeled is not None:
+            cams = unlabeled.intrinsics[:, None]  # one camera per clip, every output frame
+            proj = project_with_intrinsics(pose[n:] + traj[n:], cams, distortion=not cfg.linear_projection)
+            target = unlabeled.inputs_2d[:, self.output_frames]
+            terms["reprojection"] = mpjpe(proj[..., self.joints_3d, :], target[..., self.joints_2d, :])
+            if cfg.bone_length:
+                bones = bone_lengths(pose, self.parents).flatten(0, 1)  # (N * L_out, J - 1)
+                frames = n * pose.shape[1]
+                terms["bone_length"] = (bones[:frames].mean(0) - bones[frames:].mean(0)).abs().mean()
+        return terms
+
+    def step(self, batch: Batch) -> dict[str, float]:
+        self.optimizer.zero_grad(set_to_none=True)
+        unlabeled = self.unlabeled_batch() if self.state.epoch >= self.cfg.warmup else None
+        terms = self.losses(batch, unlabeled)
+        loss = sum(terms.values())
+        loss.backward()
+        self.optimizer.step()
+        if self.ema:
+            self.ema.update(self.model)
+        return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+
+
+def make_trainer(cfg: TrainConfig, progress: bool = True) -> Trainer:
+    """The trainer ``cfg`` asks for: semi-supervised when unlabeled subjects are given."""
+    return SemiTrainer(cfg, progress=progress) if cfg.semi_supervised else Trainer(cfg, progress=progress)
