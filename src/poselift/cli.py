@@ -32,7 +32,7 @@ def _add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
 def _model_overrides(a) -> dict:
     m = {
         "filter_widths": a.architecture, "channels": a.channels, "dropout": a.dropout,
-        "joints_in": a.joints_in, "joints_out": a.joints_out,
+        "joints_in": a.joints_in, "joints_out": a.joints_out, "embed_dim": getattr(a, "embed_dim", None),
     }
     out = {k: v for k, v in m.items() if v is not None}
     if a.causal:
@@ -59,6 +59,7 @@ TRAIN_FLAGS = {
     "checkpoint_every": "checkpoint_every", "input_layout": "input_layout", "target": "target",
     "ema": "ema", "dataset": "dataset", "keypoints": "keypoints", "subjects": "subjects", "actions": "actions",
     "subset": "subset", "unlabeled_subjects": "unlabeled_subjects", "warmup": "warmup",
+    "label_fraction": "label_fraction", "margin": "margin", "window": "window", "multiview_weight": "multiview_weight",
 }
 
 
@@ -78,6 +79,8 @@ def cmd_train(a) -> int:
         over["bone_length"] = False
     if a.linear_projection:
         over["linear_projection"] = True
+    if a.multiview:
+        over["multiview"] = True
     model_over = _model_overrides(a)
     if model_over:
         over["model"] = model_over
@@ -140,6 +143,56 @@ def cmd_evaluate(a) -> int:
         print("\nHumanEva-I, Table 4 layout:\n" + format_table4(records))
     if a.json:
         save_json(a.json, res)
+        print(f"wrote {a.json}", file=sys.stderr)
+    return 0
+
+
+def retrieval_embedder(checkpoint: str):
+    """(embed function for a normalised 2D clip, its input layout, name); ``keypoints`` = the raw-2D floor."""
+    from .retrieval import embed_sequence, keypoint_embedding
+
+    if checkpoint == "keypoints":
+        return keypoint_embedding, None, "normalised 2D keypoints"
+    from .evaluate import load_model
+
+    model, meta = load_model(checkpoint)
+    if not hasattr(model, "embed"):
+        raise PoseliftError("not a pose embedder (train one with poselift train --multiview --embed-dim N)",
+                            checkpoint)
+    return (lambda x: embed_sequence(model, x)), meta.get("skeleton_in", "h36m17"), str(checkpoint)
+
+
+def cmd_retrieve(a) -> int:
+    from .data.formats import save_json
+    from .retrieval import bench_gallery, retrieval_scores, same_instant_hit_rate, video_inputs
+
+    if a.json and Path(a.json).exists() and not a.overwrite:
+        raise PoseliftError("exists already (use --overwrite to replace it)", a.json)
+    if not a.bench and not a.videos:
+        raise PoseliftError("give a benchmark folder (--bench DIR) and/or synchronised videos (--videos A B ...)")
+    embed, layout, name = retrieval_embedder(a.checkpoint)
+    layout = layout or a.layout
+    result = {"checkpoint": name, "input": a.input, "layout": layout}
+    if a.bench:
+        from .data.cmu import load_bench_dir
+
+        gallery = bench_gallery(load_bench_dir(a.bench), embed, a.input, progress=not a.quiet, layout=layout)
+        r = retrieval_scores(gallery, query_stride=a.query_stride)
+        result["bench"] = r
+        print(f"{name} on {a.bench}, input {a.input}: queries from one camera, gallery the others")
+        print(f"{'query camera':>13}{'Hit@1':>8}{'Hit@10':>8}{'Hit@20':>8}{'top-1 P-MPJPE mm':>18}")
+        for c, v in list(r["per_camera"].items()) + [("mean", r)]:
+            print(f"{c:>13}{v['hit@1']:>8.1f}{v['hit@10']:>8.1f}{v['hit@20']:>8.1f}{v['top1_p_mpjpe']:>18.1f}")
+    if a.videos:
+        if len(a.videos) < 2:
+            raise PoseliftError("give at least two synchronised videos")
+        views = [embed(video_inputs(v, layout)) for v in a.videos]
+        r = same_instant_hit_rate(views, a.tolerance)
+        result["videos"] = dict(r, files=[str(v) for v in a.videos])
+        print(f"same instant (±{a.tolerance} frames) across {len(a.videos)} views: Hit@1 {r['hit@1']:.1f}% "
+              f"(per query view {', '.join(f'{v:.1f}' for v in r['per_view'].values())})")
+    if a.json:
+        save_json(a.json, result)
         print(f"wrote {a.json}", file=sys.stderr)
     return 0
 
@@ -227,6 +280,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--warmup", type=int, default=None, help="semi-supervised: epochs on labeled data first (1)")
     s.add_argument("--no-bone-length", action="store_true", help="semi-supervised: no bone-length term")
     s.add_argument("--linear-projection", action="store_true", help="semi-supervised: project without distortion")
+    s.add_argument("--multiview", action="store_true",
+                   help="multi-view consistent training (MCSS) of a pose embedder on synchronised views")
+    s.add_argument("--embed-dim", type=int, default=None, help="multi-view: embedding size (e.g. 32)")
+    s.add_argument("--label-fraction", type=float, default=None,
+                   help="multi-view: fraction of each clip whose 3D is used (contiguous; default 1)")
+    s.add_argument("--margin", type=float, default=None, help="multi-view: triplet margin (0.2)")
+    s.add_argument("--window", type=int, default=None, help="multi-view: frames near the anchor never negatives (25)")
+    s.add_argument("--multiview-weight", type=float, default=None,
+                   help="multi-view: weight of the multi-view loss (0 = supervised-only baseline)")
     s.add_argument("--actions", default=None, help="only these actions, comma-separated (default: all)")
     s.add_argument("--subset", type=float, default=None, help="fraction of each labeled clip to use (contiguous)")
     s.add_argument("--calibration", default=None, help="cameras JSON (default: bundled Human3.6M)")
@@ -280,6 +342,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("retrieve", help="view-invariant pose retrieval with a pose embedder")
+    s.add_argument("--checkpoint", required=True, help="a pose embedder, or 'keypoints' for raw normalised 2D")
+    s.add_argument("--bench", help="cmu: folder of bench_*.npz (queries from one camera, gallery the others)")
+    s.add_argument("--input", "-k", default="gt", help="2D source of the benchmark (gt, det)")
+    s.add_argument("--videos", nargs="*", default=(), help="synchronised videos of one person: same-instant Hit@1")
+    s.add_argument("--tolerance", type=int, default=2, help="frames within which a video retrieval is the same instant")
+    s.add_argument("--layout", choices=["h36m17", "coco17"], default="h36m17",
+                   help="2D layout for 'keypoints' (a model uses its own)")
+    s.add_argument("--query-stride", type=int, default=1, help="use every n-th frame as a query")
+    s.add_argument("--json", help="write the full result here")
+    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_retrieve)
 
     s = sub.add_parser("infer", help="video or 2D keypoint file in; 3D motion, renders and exports out")
     s.add_argument("source", help="a video, or 2D keypoints (COCO/MMPose JSON, OpenPose folder, VideoPose3D npz)")

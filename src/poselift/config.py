@@ -61,6 +61,13 @@ class TrainConfig:
     bone_length: bool = True  # match the unlabeled predictions' mean bone lengths to the labeled ones'
     linear_projection: bool = False  # project without lens distortion
 
+    # multi-view consistent training (MCSS) of a pose embedder (model.embed_dim > 0)
+    multiview: bool = False
+    label_fraction: float = 1.0  # fraction of each clip whose 3D is used (a contiguous, seeded part)
+    margin: float = 0.2  # triplet margin on squared distances of unit embeddings
+    window: int = 25  # frames around the anchor that are never negatives (0.5 s at 50 Hz)
+    multiview_weight: float = 1.0  # 0 = the supervised-only baseline (labeled instants only)
+
     @property
     def semi_supervised(self) -> bool:
         return bool(self.unlabeled_subjects.strip())
@@ -93,6 +100,12 @@ class TrainConfig:
             raise PoseliftError(f"give the prepared {self.data} file: --dataset FILE (made by poselift prepare)")
         if self.semi_supervised and self.target != "pose":
             raise PoseliftError("semi-supervised training (unlabeled subjects) trains a pose model: drop --target")
+        if self.multiview and self.semi_supervised:
+            raise PoseliftError("multi-view training with back-projection is not supported yet: drop -sun or --multiview")
+        if self.multiview and self.model.embed_dim < 1:
+            raise PoseliftError("multi-view training needs an embedding size: --embed-dim N")
+        if not 0 < self.label_fraction <= 1 or self.window < 0 or self.margin < 0 or self.multiview_weight < 0:
+            raise PoseliftError("label fraction must be in (0, 1]; window, margin and multi-view weight >= 0")
         if self.warmup < 0:
             raise PoseliftError(f"warmup must be >= 0 epochs, got {self.warmup}")
         if not 0 < self.subset <= 1:

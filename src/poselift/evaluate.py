@@ -20,7 +20,7 @@ from .data.dataset import root_relative
 from .data.windows import pad_sequence_torch
 from .errors import PoseliftError
 from .metrics import auc, mpjpe_frames, mpjve, n_mpjpe_frames, p_mpjpe_frames, pck
-from .models.temporal import ModelConfig, TemporalModel
+from .models.temporal import ModelConfig, TemporalModel, build_model
 from .skeleton import H36M17, Skeleton, coco17_from_h36m17, flip_pose, get_skeleton
 from .train.checkpoint import load_checkpoint, read_meta
 
@@ -31,7 +31,7 @@ SCALE = {"pck": 100.0, "auc": 100.0}  # percentages; every other figure metres â
 def load_model(path, device: str = "cpu") -> tuple[TemporalModel, dict]:
     """The dilated model of a checkpoint, in eval mode."""
     meta = read_meta(path)
-    model = TemporalModel(ModelConfig.from_dict(meta["model"]))
+    model = build_model(ModelConfig.from_dict(meta["model"]))
     load_checkpoint(path, model)
     return model.to(device).eval(), meta
 

@@ -87,7 +87,7 @@ def test_two_steps_run_every_loss(tmp_path, train_dir):
     t = SemiTrainer(_cfg(tmp_path, train_dir), progress=False)
     before = _weights(t)
     terms = t.step(t.sampler.batch(np.arange(64)))
-    assert set(terms) == {"loss", "pose", "trajectory", "reprojection", "bone_length"}
+    assert set(terms) == {"loss", "pose", "trajectory", "reprojection", "bone_length"}  # metres / normalised units
     assert all(np.isfinite(v) and v > 0 for v in terms.values())
     assert terms["loss"] == pytest.approx(sum(v for k, v in terms.items() if k != "loss"), rel=1e-5)
     t.train(stop_after_steps=1)
@@ -118,7 +118,7 @@ def test_trajectory_loss_weights_by_inverse_depth(tmp_path, train_dir):
     root = batch.roots_3d
     expected = (root.norm(dim=-1) / root[..., 2]).mean()
     with torch.no_grad():
-        got = float(t.losses(batch, None)["trajectory"])
+        got = float(t.loss_terms(batch, None)["trajectory"])
     assert got == pytest.approx(float(expected), rel=1e-6)
 
 

@@ -133,18 +133,19 @@ class ClipSampler:
     def epoch_order(self, seed: int, epoch: int) -> np.ndarray:
         return np.random.default_rng([seed, epoch]).permutation(len(self))
 
-    def _gather(self, pair_idx: np.ndarray, offsets: np.ndarray, data: torch.Tensor) -> torch.Tensor:
-        seq = self.pairs_seq[pair_idx]
-        t = self.pairs_t[pair_idx][:, None] + offsets[None, :]
+    def _gather(self, seq: np.ndarray, t0: np.ndarray, offsets: np.ndarray, data: torch.Tensor) -> torch.Tensor:
+        t = t0[:, None] + offsets[None, :]
         t = np.clip(t, 0, self.lengths[seq][:, None] - 1) + self.starts[seq][:, None]
         return data[torch.from_numpy(t)]
 
-    def batch(self, pair_idx: np.ndarray) -> Batch:
-        x = self._gather(pair_idx, self.in_offsets, self.inputs)
-        y = None if self.targets is None else self._gather(pair_idx, self.out_offsets, self.targets)
-        root = None if self.roots is None else self._gather(pair_idx, self.out_offsets, self.roots)
-        cam = None if self.intrinsics is None else self.intrinsics[torch.from_numpy(self.pairs_seq[pair_idx])]
-        flip = torch.from_numpy(self.pairs_flip[pair_idx])
+    def windows(self, seq: np.ndarray, t: np.ndarray, flip: np.ndarray) -> tuple:
+        """Clips predicting frame(s) ``t`` of sequences ``seq``, mirrored where ``flip``:
+        (inputs, targets or None, roots or None, intrinsics or None)."""
+        x = self._gather(seq, t, self.in_offsets, self.inputs)
+        y = None if self.targets is None else self._gather(seq, t, self.out_offsets, self.targets)
+        root = None if self.roots is None else self._gather(seq, t, self.out_offsets, self.roots)
+        cam = None if self.intrinsics is None else self.intrinsics[torch.from_numpy(seq)]
+        flip = torch.from_numpy(np.asarray(flip, dtype=bool))
         if flip.any():
             x[flip] = flip_pose(x[flip], self.skeleton_in)
             if y is not None:
@@ -153,6 +154,10 @@ class ClipSampler:
                 root[flip] = flip_pose(root[flip], ROOT1)
             if cam is not None:
                 cam[flip] = flip_intrinsics(cam[flip])
+        return x, y, root, cam
+
+    def batch(self, pair_idx: np.ndarray) -> Batch:
+        x, y, root, cam = self.windows(self.pairs_seq[pair_idx], self.pairs_t[pair_idx], self.pairs_flip[pair_idx])
         return Batch(x, y, pair_idx, root, cam)
 
     def batch_number(self, seed: int, k: int, batch_size: int) -> Batch:

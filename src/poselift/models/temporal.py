@@ -33,6 +33,7 @@ class ModelConfig:
     joints_in: int = 17
     joints_out: int = 17
     in_features: int = 2
+    embed_dim: int = 0  # > 0: a pose embedder (multi-view training), see :mod:`.embedding`
 
     def __post_init__(self):
         if not self.filter_widths:
@@ -125,7 +126,8 @@ class _TemporalBase(nn.Module):
                 f"model expects input (N, T, {self.cfg.joints_in}, {self.cfg.in_features}), got {tuple(x.shape)}"
             )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The trunk: (N, T, J_in, 2) → features (N, C, T') before the output layer."""
         self._check_input(x)
         n, t = x.shape[:2]
         x = x.reshape(n, t, -1).transpose(1, 2)
@@ -134,7 +136,11 @@ class _TemporalBase(nn.Module):
             res = self._skip(x, i)
             x = self.drop(self.relu(self.layers_bn[2 * i](self.layers_conv[2 * i](x))))
             x = res + self.drop(self.relu(self.layers_bn[2 * i + 1](self.layers_conv[2 * i + 1](x))))
-        x = self.shrink(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        x = self.shrink(self.features(x))
         return x.transpose(1, 2).reshape(n, -1, self.cfg.joints_out, 3)
 
 
@@ -148,12 +154,12 @@ class TemporalModel(_TemporalBase):
         pad, shift = self.pad[i + 1], self.causal_shifts[i + 1]
         return x[:, :, pad + shift : x.shape[2] - pad + shift]
 
-    def forward(self, x):
-        if x.dim() == 4 and x.shape[1] < self.receptive_field:
+    def _check_input(self, x):
+        super()._check_input(x)
+        if x.shape[1] < self.receptive_field:
             raise PoseliftError(
                 f"sequence of {x.shape[1]} frames is shorter than the receptive field ({self.receptive_field}); pad it first"
             )
-        return super().forward(x)
 
 
 class TemporalModelStrided(_TemporalBase):
@@ -166,15 +172,21 @@ class TemporalModelStrided(_TemporalBase):
         w = self.filter_widths[i + 1]
         return x[:, :, self.causal_shifts[i + 1] + w // 2 :: w]
 
-    def forward(self, x):
-        if x.dim() == 4 and x.shape[1] != self.receptive_field:
+    def _check_input(self, x):
+        super()._check_input(x)
+        if x.shape[1] != self.receptive_field:
             raise PoseliftError(
                 f"the strided model takes clips of exactly {self.receptive_field} frames, got {x.shape[1]}"
             )
-        return super().forward(x)
 
 
-def build_model(cfg: ModelConfig, strided: bool = False) -> _TemporalBase:
+def build_model(cfg: ModelConfig, strided: bool = False) -> nn.Module:
+    """The dilated model (or its strided twin); a :class:`~.embedding.PoseEmbedder` when
+    ``cfg.embed_dim`` > 0."""
+    if cfg.embed_dim > 0:
+        from .embedding import PoseEmbedder
+
+        return PoseEmbedder(cfg, strided=strided)
     return TemporalModelStrided(cfg) if strided else TemporalModel(cfg)
 
 

@@ -154,7 +154,7 @@ class SemiTrainer(Trainer):
         self.state.unlabeled_batches += 1
         return self.unlabeled.batch_number(self.cfg.seed + 1, k, self.cfg.batch_size)
 
-    def losses(self, labeled: Batch, unlabeled: Batch | None) -> dict[str, torch.Tensor]:
+    def loss_terms(self, labeled: Batch, unlabeled: Batch | None) -> dict[str, torch.Tensor]:
         """The loss terms of one step (metres; the 2D reprojection term in normalised units)."""
         cfg = self.cfg
         x, K = labeled.inputs_2d, labeled.intrinsics
@@ -177,18 +177,17 @@ class SemiTrainer(Trainer):
                 terms["bone_length"] = (bones[:frames].mean(0) - bones[frames:].mean(0)).abs().mean()
         return terms
 
-    def step(self, batch: Batch) -> dict[str, float]:
-        self.optimizer.zero_grad(set_to_none=True)
+    def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Labeled batch + the next unlabeled one once warm-up is over."""
         unlabeled = self.unlabeled_batch() if self.state.epoch >= self.cfg.warmup else None
-        terms = self.losses(batch, unlabeled)
-        loss = sum(terms.values())
-        loss.backward()
-        self.optimizer.step()
-        if self.ema:
-            self.ema.update(self.model)
-        return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+        return self.loss_terms(batch, unlabeled)
 
 
 def make_trainer(cfg: TrainConfig, progress: bool = True) -> Trainer:
-    """The trainer ``cfg`` asks for: semi-supervised when unlabeled subjects are given."""
+    """The trainer ``cfg`` asks for: multi-view (``multiview``), semi-supervised (unlabeled
+    subjects given) or supervised."""
+    if cfg.multiview:
+        from .multiview import MultiviewTrainer
+
+        return MultiviewTrainer(cfg, progress=progress)
     return SemiTrainer(cfg, progress=progress) if cfg.semi_supervised else Trainer(cfg, progress=progress)

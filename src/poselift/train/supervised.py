@@ -215,7 +215,8 @@ class Trainer:
         keys = ("model", "batch_size", "lr", "lr_decay", "seed", "flip", "stride", "frame_stride", "downsample",
                 "random_cameras", "rig_cameras", "input_layout", "detector_noise", "target", "epochs", "samples",
                 "train_dir", "ema", "data", "dataset", "keypoints", "subjects", "actions", "subset",
-                "unlabeled_subjects", "warmup", "bone_length", "linear_projection")
+                "unlabeled_subjects", "warmup", "bone_length", "linear_projection", "multiview", "label_fraction",
+                "margin", "window", "multiview_weight")
         saved.setdefault("ema", 0.0)  # runs started before weight averaging existed had none
         for k, v in TrainConfig().to_dict().items():  # other settings added since: their defaults
             saved.setdefault(k, v)
@@ -233,19 +234,23 @@ class Trainer:
             g["lr"] = self.state.lr
         self.model.set_bn_momentum(bn_momentum(self.cfg, epoch, self.n_epochs))
 
-    def step(self, batch) -> dict[str, float]:
-        """One optimiser step; the loss terms (metres), ``loss`` their sum."""
-        self.optimizer.zero_grad(set_to_none=True)
+    def losses(self, batch) -> dict[str, torch.Tensor]:
+        """The loss terms of one batch (metres), summed with weight 1 by :meth:`step`."""
         pred = self.model(batch.inputs_2d)
         if self.cfg.target == "trajectory":  # weighted by 1/depth: far subjects are harder
-            loss = weighted_mpjpe(pred, batch.targets_3d, 1 / batch.targets_3d[..., 2])
-        else:
-            loss = mpjpe(pred, batch.targets_3d)
+            return {"trajectory": weighted_mpjpe(pred, batch.targets_3d, 1 / batch.targets_3d[..., 2])}
+        return {"pose": mpjpe(pred, batch.targets_3d)}
+
+    def step(self, batch) -> dict[str, float]:
+        """One optimiser step; the loss terms, ``loss`` their sum."""
+        self.optimizer.zero_grad(set_to_none=True)
+        terms = self.losses(batch)
+        loss = sum(terms.values())
         loss.backward()
         self.optimizer.step()
         if self.ema:
             self.ema.update(self.model)
-        return {"loss": float(loss.detach())}
+        return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
 
     def train(self, stop_after_steps: int | None = None) -> TrainState:
         """Run until the budget is spent (or ``stop_after_steps`` steps, for tests)."""

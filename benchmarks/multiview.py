@@ -1,0 +1,142 @@
+"""Multi-view consistent training (MCSS) against 3D supervision only, and pose retrieval.
+
+    python benchmarks/multiview.py                    # label fractions 1%, 10%, 100%
+    python benchmarks/multiview.py --fractions 0.1 --samples 100000
+
+Training data: every CMU-17 training clip seen by its subject's Human3.6M rig plus 4 random
+virtual cameras (8 synchronised views), COCO-17 2D with synthetic detector noise. For each
+label fraction (a contiguous, seeded stretch of every clip keeps its 3D) two pose embedders
+(27 frames, 256 channels, 32-d embedding) train with the same budget of instants drawn,
+each instant seen from two views:
+
+* ``supervised``: the pose loss on the labeled instants only;
+* ``mcss``: the pose loss on the labeled instants + the multi-view loss on all instants.
+
+Evaluation on CMU-17 v1 val: 3D pose error (inputs gt and det, test-time flip); retrieval
+with queries from one camera and the gallery from the other three (Hit@1/10/20, NP-MPJPE
+< 0.1; top-1 P-MPJPE), for each embedder and for raw normalised 2D keypoints (the floor);
+and on the pose2sim four-view clip, Hit@1 of the same instant (±2 frames) across views from
+real MediaPipe detections (cached in ``--out``). Runs resume from their folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from poselift.config import TrainConfig
+from poselift.data.cmu import load_bench_dir
+from poselift.data.formats import load_npz, save_json, save_npz
+from poselift.evaluate import evaluate_checkpoint, load_model
+from poselift.models.temporal import ModelConfig
+from poselift.retrieval import (bench_gallery, embed_sequence, keypoint_embedding, retrieval_scores,
+                                same_instant_hit_rate, video_inputs)
+from poselift.train.multiview import MultiviewTrainer
+
+DATA = Path(os.environ.get("POSELIFT_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+VARIANTS = {"supervised": 0.0, "mcss": 1.0}  # weight of the multi-view loss
+LAYOUT = "coco17"
+
+
+def train(a, fraction: float, variant: str) -> Path:
+    out = Path(a.out) / f"{fraction:g}-{variant}"
+    cfg = TrainConfig(model=ModelConfig(filter_widths=[int(v) for v in a.architecture.split(",")],
+                                        channels=a.channels, embed_dim=a.embed_dim),
+                      train_dir=a.train_dir, checkpoint_dir=str(out), samples=a.samples, batch_size=a.batch_size,
+                      seed=a.seed, threads=a.threads, multiview=True, random_cameras=4, detector_noise=True,
+                      input_layout=LAYOUT, label_fraction=fraction, multiview_weight=VARIANTS[variant],
+                      margin=a.margin, window=a.window)
+    trainer = MultiviewTrainer(cfg, progress=not a.quiet)
+    if trainer.resume():
+        print(f"{out}: resumed at {trainer.state.drawn:,} instants", file=sys.stderr)
+    print(f"{out}: {trainer.sampler.labeled_frames:,} labeled of {trainer.sampler.num_frames:,} instants, "
+          f"{len(trainer.sampler.groups)} clips x 8 views, budget {a.samples:,} instants", file=sys.stderr)
+    t0 = time.time()
+    trainer.train()
+    print(f"{out}: trained in {time.time() - t0:.0f} s this call", file=sys.stderr)
+    return out / "model.safetensors"
+
+
+def pose2sim_views(a) -> list[np.ndarray]:
+    cache = Path(a.out) / "pose2sim_coco17.npz"
+    if cache.exists():
+        d = load_npz(cache)
+        return [d[f"view{i}"] for i in range(4)]
+    views = [video_inputs(DATA / "video" / "pose2sim_single" / f"cam0{i + 1}.mp4", LAYOUT) for i in range(4)]
+    n = min(len(v) for v in views)
+    views = [v[:n] for v in views]
+    save_npz(cache, {f"view{i}": v for i, v in enumerate(views)})
+    return views
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--fractions", default="0.01,0.1,1", help="labeled fraction of every clip, comma-separated")
+    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("-arc", "--architecture", default="3,3,3")
+    p.add_argument("-ch", "--channels", type=int, default=256)
+    p.add_argument("--embed-dim", type=int, default=32)
+    p.add_argument("--samples", type=int, default=300_000, help="instants drawn per run (each seen twice)")
+    p.add_argument("-b", "--batch-size", type=int, default=256)
+    p.add_argument("--margin", type=float, default=0.2)
+    p.add_argument("--window", type=int, default=25)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--train-dir", default=str(DATA / "cmu" / "train"))
+    p.add_argument("--bench", default=str(DATA / "cmu" / "val"))
+    p.add_argument("--out", default="runs/multiview")
+    p.add_argument("--no-video", action="store_true", help="skip the pose2sim four-view clip")
+    p.add_argument("-q", "--quiet", action="store_true")
+    a = p.parse_args(argv)
+
+    subjects = load_bench_dir(a.bench)
+    views = None if a.no_video else pose2sim_views(a)
+    rows = []
+    embedders = [("2D keypoints (floor)", None, keypoint_embedding)]
+    for fraction in (float(f) for f in a.fractions.split(",")):
+        for variant in a.variants.split(","):
+            path = train(a, fraction, variant)
+            row = {"fraction": fraction, "variant": variant, "checkpoint": str(path)}
+            for kind in ("gt", "det"):
+                r = evaluate_checkpoint(path, a.bench, kind, progress=False, threads=a.threads)
+                row[kind] = {m: r[m] for m in ("mpjpe", "p_mpjpe", "n_mpjpe")}
+            rows.append(row)
+            model, _ = load_model(path)
+            embedders.append((f"{variant} {fraction:.0%}", row, (lambda x, m=model: embed_sequence(m, x))))
+    retrieval = []
+    for name, row, embed in embedders:
+        r = retrieval_scores(bench_gallery(subjects, embed, "gt", progress=False, layout=LAYOUT))
+        if views is not None:
+            r["pose2sim"] = same_instant_hit_rate([embed(v) for v in views], 2)
+        retrieval.append({"embedding": name, **r})
+        if row is not None:
+            row["retrieval"] = r
+
+    print(f"\nRetrieval on CMU-17 v1 val (input gt, COCO-17): queries from one camera, gallery the other three; "
+          f"hit = NP-MPJPE < 0.1")
+    print(f"{'embedding':<24}{'Hit@1':>7}{'Hit@10':>8}{'Hit@20':>8}{'top-1 P-MPJPE':>15}   Hit@1 per query camera"
+          + ("   pose2sim Hit@1 (±2)" if views is not None else ""))
+    for r in retrieval:
+        cams = " / ".join(f"{v['hit@1']:.1f}" for v in r["per_camera"].values())
+        video = f"   {r['pose2sim']['hit@1']:.1f}" if "pose2sim" in r else ""
+        print(f"{r['embedding']:<24}{r['hit@1']:>7.1f}{r['hit@10']:>8.1f}{r['hit@20']:>8.1f}"
+              f"{r['top1_p_mpjpe']:>12.1f} mm   {cams}{video}")
+    print(f"\n3D pose on CMU-17 v1 val (mm), {a.samples:,} instants per run, arc {a.architecture}, "
+          f"{a.channels} channels, seed {a.seed}")
+    print(f"{'labels':>7}{'variant':>12}{'gt MPJPE':>10}{'P-MPJPE':>9}{'N-MPJPE':>9}{'det MPJPE':>11}{'P-MPJPE':>9}"
+          f"{'N-MPJPE':>9}")
+    for r in rows:
+        g, d = r["gt"], r["det"]
+        print(f"{r['fraction']:>7.0%}{r['variant']:>12}{g['mpjpe']:>10.1f}{g['p_mpjpe']:>9.1f}{g['n_mpjpe']:>9.1f}"
+              f"{d['mpjpe']:>11.1f}{d['p_mpjpe']:>9.1f}{d['n_mpjpe']:>9.1f}")
+    save_json(Path(a.out) / "multiview.json", {"rows": rows, "retrieval": retrieval, "args": vars(a)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

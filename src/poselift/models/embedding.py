@@ -1,0 +1,69 @@
+"""A view-invariant pose embedding with a 3D pose head (multi-view consistent training, MCSS).
+
+The temporal model's trunk (expand layer + residual blocks, dilated or strided twin, any
+receptive field including a single frame) maps a window of 2D keypoints to features; a
+1×1 layer maps them to ``embed_dim`` numbers, normalised to unit length: the embedding.
+A small head (1×1 conv → BN → ReLU → dropout → 1×1 conv) regresses the root-relative 3D
+pose from the embedding alone, so what the embedding keeps is what the pose needs.
+
+``forward`` returns the pose (N, T', J_out, 3), like every lifter, so the evaluator and
+the inference pipeline take an embedder as they take a lifter; :meth:`embed` returns the
+embedding (N, T', embed_dim).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .temporal import ModelConfig, TemporalModel, TemporalModelStrided
+
+HEAD_CHANNELS = 512
+
+
+class PoseEmbedder(nn.Module):
+    def __init__(self, cfg: ModelConfig, strided: bool = False):
+        super().__init__()
+        if cfg.embed_dim < 1:
+            raise ValueError("a pose embedder needs embed_dim >= 1")
+        self.cfg = cfg
+        trunk_cfg = ModelConfig.from_dict(dict(cfg.to_dict(), embed_dim=0))
+        self.trunk = TemporalModelStrided(trunk_cfg) if strided else TemporalModel(trunk_cfg)
+        del self.trunk.shrink  # the trunk's own output layer is replaced by the embedding
+        self.embed_layer = nn.Conv1d(cfg.channels, cfg.embed_dim, 1)
+        self.head = nn.Sequential(
+            nn.Conv1d(cfg.embed_dim, HEAD_CHANNELS, 1, bias=False),
+            nn.BatchNorm1d(HEAD_CHANNELS, momentum=0.1),
+            nn.ReLU(inplace=True),
+            nn.Dropout(cfg.dropout),
+            nn.Conv1d(HEAD_CHANNELS, cfg.joints_out * 3, 1),
+        )
+
+    @property
+    def receptive_field(self) -> int:
+        return self.trunk.receptive_field
+
+    @property
+    def total_causal_shift(self) -> int:
+        return self.trunk.total_causal_shift
+
+    def set_bn_momentum(self, momentum: float) -> None:
+        self.trunk.set_bn_momentum(momentum)
+        self.head[1].momentum = momentum
+
+    def _embedding(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.embed_layer(self.trunk.features(x)), dim=1)  # (N, D, T')
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, T, J_in, 2) → unit embeddings (N, T', embed_dim)."""
+        return self._embedding(x).transpose(1, 2)
+
+    def embed_and_pose(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both outputs of one pass: embeddings (N, T', D) and poses (N, T', J_out, 3)."""
+        e = self._embedding(x)
+        pose = self.head(e).transpose(1, 2).reshape(x.shape[0], -1, self.cfg.joints_out, 3)
+        return e.transpose(1, 2), pose
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed_and_pose(x)[1]
