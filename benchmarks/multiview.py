@@ -10,13 +10,21 @@ label fraction (a contiguous, seeded stretch of every clip keeps its 3D) two pos
 each instant seen from two views:
 
 * ``supervised``: the pose loss on the labeled instants only;
-* ``mcss``: the pose loss on the labeled instants + the multi-view loss on all instants.
+* ``mcss``: the pose loss on the labeled instants + the multi-view loss on all instants;
+* ``mcss-bp``: MCSS + back-projection (a trajectory model, reprojection of the unlabeled
+  instants through their intrinsics, bone length), from the first step (no warm-up: the
+  whole budget is 1.5 epochs).
 
 Evaluation on CMU-17 v1 val: 3D pose error (inputs gt and det, test-time flip); retrieval
 with queries from one camera and the gallery from the other three (Hit@1/10/20, NP-MPJPE
 < 0.1; top-1 P-MPJPE), for each embedder and for raw normalised 2D keypoints (the floor);
 and on the pose2sim four-view clip, Hit@1 of the same instant (±2 frames) across views from
 real MediaPipe detections (cached in ``--out``). Runs resume from their folders.
+
+``--cv 03,17`` instead chooses the multi-view loss's window and margin by cross-validation
+on the training subjects: MCSS at 10% labels trains on the other training subjects for
+each setting, and retrieval is measured on the held-out ones (seen by the S9 rig); the
+validation subjects play no part.
 """
 
 from __future__ import annotations
@@ -39,18 +47,19 @@ from poselift.retrieval import (bench_gallery, embed_sequence, keypoint_embeddin
 from poselift.train.multiview import MultiviewTrainer
 
 DATA = Path(os.environ.get("POSELIFT_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-VARIANTS = {"supervised": 0.0, "mcss": 1.0}  # weight of the multi-view loss
+VARIANTS = {"supervised": {"multiview_weight": 0.0}, "mcss": {},
+            "mcss-bp": {"back_projection": True, "warmup": 0}}
 LAYOUT = "coco17"
 
 
-def train(a, fraction: float, variant: str) -> Path:
-    out = Path(a.out) / f"{fraction:g}-{variant}"
+def train(a, fraction: float, variant: str, name: str | None = None, **extra) -> Path:
+    out = Path(a.out) / (name or f"{fraction:g}-{variant}")
     cfg = TrainConfig(model=ModelConfig(filter_widths=[int(v) for v in a.architecture.split(",")],
                                         channels=a.channels, embed_dim=a.embed_dim),
                       train_dir=a.train_dir, checkpoint_dir=str(out), samples=a.samples, batch_size=a.batch_size,
                       seed=a.seed, threads=a.threads, multiview=True, random_cameras=4, detector_noise=True,
-                      input_layout=LAYOUT, label_fraction=fraction, multiview_weight=VARIANTS[variant],
-                      margin=a.margin, window=a.window)
+                      input_layout=LAYOUT, label_fraction=fraction, margin=a.margin, window=a.window,
+                      **{**VARIANTS[variant], **extra})
     trainer = MultiviewTrainer(cfg, progress=not a.quiet)
     if trainer.resume():
         print(f"{out}: resumed at {trainer.state.drawn:,} instants", file=sys.stderr)
@@ -74,6 +83,49 @@ def pose2sim_views(a) -> list[np.ndarray]:
     return views
 
 
+def held_out_subjects(train_dir, subjects: list[str]):
+    """Training subjects as benchmark subjects seen by the S9 rig (exact 2D), for cross-validation."""
+    from poselift.data import cmu
+    from poselift.data.bench import BenchSubject
+    from poselift.data.virtual import h36m_rigs
+
+    rig = h36m_rigs(subjects=("S9",))["S9"]
+    out = []
+    for subj in subjects:
+        clips = [c for c in cmu.load_train_dir(train_dir) if c.subject == subj]
+        world = np.concatenate([c.positions for c in clips]).astype(np.float64)
+        cam3d = np.stack([cam.world_to_camera(world) for cam in rig])
+        out.append(BenchSubject(subj, [c.name for c in clips], [c.description for c in clips],
+                                np.cumsum([0] + [len(c.positions) for c in clips]), list(rig),
+                                cam3d.astype(np.float32),
+                                {"gt": np.stack([cam.project(x) for cam, x in zip(rig, cam3d)]).astype(np.float32)},
+                                positions_3d_world=world.astype(np.float32)))
+    return out
+
+
+def cross_validate(a) -> int:
+    held = a.cv.split(",")
+    from poselift.train.semi import all_training_subjects
+
+    cfg_probe = TrainConfig(train_dir=a.train_dir, samples=1)
+    rest = ",".join(s for s in all_training_subjects(cfg_probe) if s not in held)
+    subjects = held_out_subjects(a.train_dir, held)
+    settings = [(w, m) for w in (0, 10, 25) for m in (0.2,)] + [(25, 0.1), (25, 0.4)]
+    rows = []
+    for window, margin in settings:
+        path = train(a, 0.1, "mcss", name=f"cv-w{window}-m{margin:g}", window=window, margin=margin, subjects=rest)
+        model, _ = load_model(path)
+        r = retrieval_scores(bench_gallery(subjects, lambda x, m=model: embed_sequence(m, x), "gt", progress=False,
+                                           layout=LAYOUT))
+        rows.append({"window": window, "margin": margin, **{k: r[k] for k in ("hit@1", "hit@10", "hit@20")}})
+    print(f"\nCross-validation: MCSS at 10% labels trained without subjects {a.cv}, retrieval on them (S9 rig)")
+    print(f"{'window':>7}{'margin':>8}{'Hit@1':>8}{'Hit@10':>8}{'Hit@20':>8}")
+    for r in rows:
+        print(f"{r['window']:>7}{r['margin']:>8.2f}{r['hit@1']:>8.1f}{r['hit@10']:>8.1f}{r['hit@20']:>8.1f}")
+    save_json(Path(a.out) / "cv.json", {"held_out": held, "rows": rows})
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--fractions", default="0.01,0.1,1", help="labeled fraction of every clip, comma-separated")
@@ -91,8 +143,11 @@ def main(argv=None) -> int:
     p.add_argument("--bench", default=str(DATA / "cmu" / "val"))
     p.add_argument("--out", default="runs/multiview")
     p.add_argument("--no-video", action="store_true", help="skip the pose2sim four-view clip")
+    p.add_argument("--cv", help="held-out training subjects: choose window and margin by cross-validation")
     p.add_argument("-q", "--quiet", action="store_true")
     a = p.parse_args(argv)
+    if a.cv:
+        return cross_validate(a)
 
     subjects = load_bench_dir(a.bench)
     views = None if a.no_video else pose2sim_views(a)

@@ -81,6 +81,8 @@ def cmd_train(a) -> int:
         over["linear_projection"] = True
     if a.multiview:
         over["multiview"] = True
+    if a.back_projection:
+        over["back_projection"] = True
     model_over = _model_overrides(a)
     if model_over:
         over["model"] = model_over
@@ -289,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--window", type=int, default=None, help="multi-view: frames near the anchor never negatives (25)")
     s.add_argument("--multiview-weight", type=float, default=None,
                    help="multi-view: weight of the multi-view loss (0 = supervised-only baseline)")
+    s.add_argument("--back-projection", action="store_true",
+                   help="multi-view: also back-projection (trajectory model, reprojection, bone length) on unlabeled instants")
     s.add_argument("--actions", default=None, help="only these actions, comma-separated (default: all)")
     s.add_argument("--subset", type=float, default=None, help="fraction of each labeled clip to use (contiguous)")
     s.add_argument("--calibration", default=None, help="cameras JSON (default: bundled Human3.6M)")

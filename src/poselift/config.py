@@ -67,6 +67,7 @@ class TrainConfig:
     margin: float = 0.2  # triplet margin on squared distances of unit embeddings
     window: int = 25  # frames around the anchor that are never negatives (0.5 s at 50 Hz)
     multiview_weight: float = 1.0  # 0 = the supervised-only baseline (labeled instants only)
+    back_projection: bool = False  # multi-view: also the back-projection losses on the unlabeled instants
 
     @property
     def semi_supervised(self) -> bool:
@@ -101,7 +102,10 @@ class TrainConfig:
         if self.semi_supervised and self.target != "pose":
             raise PoseliftError("semi-supervised training (unlabeled subjects) trains a pose model: drop --target")
         if self.multiview and self.semi_supervised:
-            raise PoseliftError("multi-view training with back-projection is not supported yet: drop -sun or --multiview")
+            raise PoseliftError("multi-view training takes its unlabeled data from the clips' unlabeled stretches: "
+                                "drop -sun (and add --back-projection for the back-projection losses)")
+        if self.back_projection and not self.multiview:
+            raise PoseliftError("--back-projection goes with --multiview (semi-supervised training: -sun SUBJECTS)")
         if self.multiview and self.model.embed_dim < 1:
             raise PoseliftError("multi-view training needs an embedding size: --embed-dim N")
         if not 0 < self.label_fraction <= 1 or self.window < 0 or self.margin < 0 or self.multiview_weight < 0:

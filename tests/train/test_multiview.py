@@ -117,7 +117,7 @@ def test_training_runs_both_terms_and_resumes_exactly(tmp_path, train_dir):
 def test_config_checks(tmp_path, train_dir):
     with pytest.raises(PoseliftError, match="embedding size"):
         _cfg(tmp_path, train_dir, model=ModelConfig(filter_widths=[3])).validate()
-    with pytest.raises(PoseliftError, match="not supported yet"):
+    with pytest.raises(PoseliftError, match="drop -sun"):
         _cfg(tmp_path, train_dir, unlabeled_subjects="03").validate()
 
 
@@ -144,3 +144,17 @@ def test_cli_train_multiview_then_retrieve_and_evaluate(tmp_path, train_dir, cap
     r = evaluate_checkpoint(ck / "model.safetensors", bench, "gt", progress=False)
     assert np.isfinite(r["mpjpe"]) and r["frames"] == 3 * 65
     assert main(["retrieve", "--checkpoint", str(ck / "model.safetensors"), "-q"]) == 2
+
+
+def test_multiview_with_back_projection(tmp_path, train_dir):
+    t = MultiviewTrainer(_cfg(tmp_path, train_dir, "bp", back_projection=True, warmup=0), progress=False)
+    terms = t.step(next(t.sampler.iter_epoch(5, 0, 32))[1])
+    assert {"pose", "trajectory", "multiview", "reprojection", "bone_length"} <= set(terms)
+    t.train()
+    assert (tmp_path / "bp" / "trajectory.safetensors").exists()
+    from poselift.evaluate import load_model
+
+    model, meta = load_model(tmp_path / "bp" / "model.safetensors")
+    assert hasattr(model, "embed") and meta["training"] == "multiview"
+    with pytest.raises(PoseliftError, match="goes with --multiview"):
+        _cfg(tmp_path, train_dir, multiview=False, back_projection=True).validate()

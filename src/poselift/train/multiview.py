@@ -15,7 +15,9 @@ instant is seen from two different cameras (anchor and positive), and
   stretch of ``label_fraction`` of each clip.
 
 With ``multiview_weight`` 0 the same network is trained on the labeled instants alone
-(the supervised-only baseline). Clips and their mirrored copies (both views mirrored)
+(the supervised-only baseline). With ``back_projection`` a trajectory model trains beside
+the embedder and the unlabeled instants of each batch also get the back-projection terms
+of :mod:`.semi` (reprojection through the intrinsics, bone length) after ``warmup`` epochs. Clips and their mirrored copies (both views mirrored)
 come in an order fixed by (seed, epoch), views by (seed, epoch, batch), so ``resume`` is
 exact, as for every trainer.
 """
@@ -47,7 +49,8 @@ class MultiviewBatch:
     clip: torch.Tensor  # (2B,) clip (group) id
     frame: torch.Tensor  # (2B,) frame number within the clip
     index: np.ndarray  # (B,) item indices, for bookkeeping
-    intrinsics: torch.Tensor | None = None  # (2B, 9) carried along, never used by the multi-view loss
+    intrinsics: torch.Tensor | None = None  # (2B, 9): back-projection only, never the multi-view loss
+    roots_3d: torch.Tensor | None = None  # (2B, L_out, 1, 3) camera-frame root; meaningful where ``labeled``
 
     def __len__(self) -> int:
         return len(self.index)
@@ -57,7 +60,7 @@ class MultiviewBatch:
         rows = torch.cat([torch.arange(n), torch.arange(b, b + n)])
         pick = (lambda t: None if t is None else t[rows])
         return MultiviewBatch(self.inputs_2d[rows], self.targets_3d[rows], self.labeled[rows], self.clip[rows],
-                              self.frame[rows], self.index[:n], pick(self.intrinsics))
+                              self.frame[rows], self.index[:n], pick(self.intrinsics), pick(self.roots_3d))
 
 
 def group_views(data: SequenceSet) -> list[list[int]]:
@@ -83,7 +86,8 @@ class MultiviewSampler:
         self.clips = ClipSampler(
             data.inputs_2d, data.targets_3d, rf, causal_shift(cfg.model.filter_widths, cfg.model.causal),
             flip=False, skeleton_in=get_skeleton(data.skeleton_in), skeleton_out=get_skeleton(data.skeleton_out),
-            intrinsics=data.intrinsics if len(data.intrinsics) == len(data) else None)
+            intrinsics=data.intrinsics if len(data.intrinsics) == len(data) else None,
+            roots=data.roots_3d if len(data.roots_3d) == len(data) else None)
         self.views = [np.array(g) for g in self.groups]
         lengths = [len(data.inputs_2d[g[0]]) for g in self.groups]
         gid, frame, labeled = [], [], []
@@ -119,9 +123,9 @@ class MultiviewSampler:
                               [self.views[k][v] for k, v in zip(g, second)]]).astype(np.int64)
         t = np.tile(self.item_frame[items], 2)
         flip = np.tile(self.item_flip[items], 2)
-        x, y, _, cam = self.clips.windows(seq, t, flip)
+        x, y, root, cam = self.clips.windows(seq, t, flip)
         return MultiviewBatch(x, y, torch.from_numpy(np.tile(self.item_labeled[items], 2)),
-                              torch.from_numpy(np.tile(g, 2)), torch.from_numpy(t), items, cam)
+                              torch.from_numpy(np.tile(g, 2)), torch.from_numpy(t), items, cam, root)
 
     def iter_epoch(self, seed: int, epoch: int, batch_size: int, start_batch: int = 0):
         order = np.random.default_rng([seed, epoch]).permutation(len(self))
@@ -166,19 +170,49 @@ class MultiviewTrainer(Trainer):
         if cfg.target != "pose":
             raise PoseliftError("multi-view training trains a pose embedder: drop --target")
         super().__init__(cfg, data, progress)
+        if cfg.back_projection:
+            from .semi import BackProjection
+
+            self.back_projection = BackProjection(cfg, self.data.skeleton_in, self.data.skeleton_out)
 
     def make_sampler(self):
         return MultiviewSampler(self.data, self.cfg, labeled_only=self.cfg.multiview_weight == 0)
+
+    def build_network(self):
+        if self.cfg.back_projection:
+            from .semi import build_pair
+
+            return build_pair(self.cfg)
+        return super().build_network()
+
+    def exports(self):
+        if self.cfg.back_projection:
+            from .semi import pair_exports
+
+            return pair_exports(self)
+        return super().exports()
 
     def _meta(self) -> dict:
         return dict(super()._meta(), training="multiview", labeled_frames=self.sampler.labeled_frames,
                     instants=self.sampler.num_frames)
 
     def losses(self, batch: MultiviewBatch) -> dict[str, torch.Tensor]:
-        emb, pose = self.model.embed_and_pose(batch.inputs_2d)  # (2B, 1, D), (2B, 1, J, 3)
+        bp = self.cfg.back_projection
+        embedder = self.model.pose if bp else self.model
+        emb, pose = embedder.embed_and_pose(batch.inputs_2d)  # (2B, 1, D), (2B, 1, J, 3)
+        lab = batch.labeled
         terms = {}
-        if batch.labeled.any():
-            terms["pose"] = mpjpe(pose[batch.labeled], batch.targets_3d[batch.labeled])
+        if bp:
+            from .semi import BackProjection, labeled_terms
+
+            traj = self.model.trajectory(BackProjection.trajectory_input(batch.inputs_2d, batch.intrinsics))
+            if lab.any():
+                terms.update(labeled_terms(pose[lab], traj[lab], batch.targets_3d[lab], batch.roots_3d[lab]))
+            if self.state.epoch >= self.cfg.warmup and lab.any() and (~lab).any():
+                terms.update(self.back_projection.terms(pose[lab], pose[~lab], traj[~lab], batch.intrinsics[~lab],
+                                                        batch.inputs_2d[~lab]))
+        elif lab.any():
+            terms["pose"] = mpjpe(pose[lab], batch.targets_3d[lab])
         if self.cfg.multiview_weight > 0:
             mv = multiview_loss(emb[:, 0], batch.clip, batch.frame, self.cfg.window, self.cfg.margin)
             terms["multiview"] = self.cfg.multiview_weight * mv

@@ -59,7 +59,7 @@ class PoseAndTrajectory(nn.Module):
 
 def trajectory_config(pose: ModelConfig) -> ModelConfig:
     """The trajectory model: the pose model's architecture with one output joint."""
-    return ModelConfig.from_dict(dict(pose.to_dict(), joints_out=1))
+    return ModelConfig.from_dict(dict(pose.to_dict(), joints_out=1, embed_dim=0))
 
 
 def all_training_subjects(cfg: TrainConfig) -> list[str]:
@@ -100,6 +100,60 @@ def reprojection_joints(layout_in: str, layout_out: str) -> tuple[list[int], lis
     raise PoseliftError(f"cannot compare {layout_out} predictions with {layout_in} 2D for back-projection")
 
 
+def labeled_terms(pose, traj, targets, roots) -> dict[str, torch.Tensor]:
+    """Supervised terms: MPJPE of the pose, MPJPE of the trajectory weighted by 1 / true depth."""
+    return {"pose": mpjpe(pose, targets), "trajectory": weighted_mpjpe(traj, roots, 1 / roots[..., 2])}
+
+
+class BackProjection:
+    """The unlabeled terms: reprojection of pose + trajectory onto the input 2D, and the
+    bone-length match between unlabeled and labeled predictions."""
+
+    def __init__(self, cfg: TrainConfig, layout_in: str, layout_out: str):
+        self.joints_2d, self.joints_3d = reprojection_joints(layout_in, layout_out)
+        self.parents = get_skeleton(layout_out).parents
+        self.distortion = not cfg.linear_projection
+        self.bone_length = cfg.bone_length
+        rf = receptive_field(cfg.model.filter_widths)
+        first = (rf - 1) // 2 + causal_shift(cfg.model.filter_widths, cfg.model.causal)
+        self.output_frames = slice(first, first + cfg.stride)  # the input frames the model predicts
+
+    @staticmethod
+    def trajectory_input(x: torch.Tensor, intrinsics: torch.Tensor) -> torch.Tensor:
+        """Normalised screen 2D (N, L, J, 2) → the trajectory model's (px - c) / f."""
+        return intrinsic_from_screen(x, intrinsics[:, None])
+
+    def terms(self, pose_labeled, pose_unlabeled, traj_unlabeled, intrinsics, inputs_2d) -> dict[str, torch.Tensor]:
+        """``pose_*`` (N, L_out, J, 3), ``traj_unlabeled`` (N_u, L_out, 1, 3), ``intrinsics`` (N_u, 9),
+        ``inputs_2d`` (N_u, L_in, J_in, 2) of the unlabeled clips."""
+        proj = project_with_intrinsics(pose_unlabeled + traj_unlabeled, intrinsics[:, None], self.distortion)
+        target = inputs_2d[:, self.output_frames]
+        out = {"reprojection": mpjpe(proj[..., self.joints_3d, :], target[..., self.joints_2d, :])}
+        if self.bone_length:
+            mean_bones = (lambda p: bone_lengths(p, self.parents).flatten(0, 1).mean(0))
+            out["bone_length"] = (mean_bones(pose_labeled) - mean_bones(pose_unlabeled)).abs().mean()
+        return out
+
+
+def pair_exports(trainer: Trainer) -> list[tuple[str, dict, dict]]:
+    """``model.safetensors`` (the pose network) and ``trajectory.safetensors`` of a
+    :class:`PoseAndTrajectory` run."""
+    weights = trainer.exported_weights()
+    part = (lambda prefix: {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+    meta = trainer._meta()
+    pose_meta = dict(meta, kind="temporal-lifter")
+    traj_meta = dict(meta, kind="temporal-lifter", target="trajectory",
+                     model=trajectory_config(trainer.cfg.model).to_dict(), skeleton_out="root1",
+                     input_norm="intrinsic")
+    return [(MODEL, part("pose."), pose_meta), (TRAJECTORY, part("trajectory."), traj_meta)]
+
+
+def build_pair(cfg: TrainConfig) -> PoseAndTrajectory:
+    strided = cfg.stride == 1
+    return PoseAndTrajectory(build_model(cfg.model, strided=strided),
+                             build_model(trajectory_config(cfg.model), strided=strided))
+
+
 class SemiTrainer(Trainer):
     """Joint training of pose and trajectory models on labeled and unlabeled clips."""
 
@@ -119,34 +173,21 @@ class SemiTrainer(Trainer):
         self.unlabeled_data = unlabeled
         super().__init__(cfg, data, progress)
         self.unlabeled = make_sampler(cfg, unlabeled, labels=False, cameras=True)
-        self.joints_2d, self.joints_3d = reprojection_joints(data.skeleton_in, data.skeleton_out)
-        self.parents = get_skeleton(data.skeleton_out).parents
-        rf = receptive_field(cfg.model.filter_widths)
-        first = (rf - 1) // 2 + causal_shift(cfg.model.filter_widths, cfg.model.causal)
-        self.output_frames = slice(first, first + cfg.stride)  # the input frames the model predicts
+        self.back_projection = BackProjection(cfg, data.skeleton_in, data.skeleton_out)
 
     def make_sampler(self):
         return make_sampler(self.cfg, self.data, labels=True, cameras=True)
 
     def build_network(self) -> nn.Module:
-        strided = self.cfg.stride == 1
-        return PoseAndTrajectory(build_model(self.cfg.model, strided=strided),
-                                 build_model(trajectory_config(self.cfg.model), strided=strided))
+        return build_pair(self.cfg)
 
     # ------------------------------------------------------------------ checkpoints
     def _meta(self) -> dict:
-        return dict(super()._meta(), kind="semi-supervised", unlabeled_frames=self.unlabeled.num_frames,
+        return dict(super()._meta(), training="semi-supervised", unlabeled_frames=self.unlabeled.num_frames,
                     labeled_frames=self.sampler.num_frames)
 
     def exports(self) -> list[tuple[str, dict, dict]]:
-        weights = self.exported_weights()
-        part = (lambda prefix: {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
-        meta = self._meta()
-        pose_meta = dict(meta, kind="temporal-lifter", training="semi-supervised")
-        traj_meta = dict(meta, kind="temporal-lifter", training="semi-supervised", target="trajectory",
-                         model=trajectory_config(self.cfg.model).to_dict(), skeleton_out="root1",
-                         input_norm="intrinsic")
-        return [(MODEL, part("pose."), pose_meta), (TRAJECTORY, part("trajectory."), traj_meta)]
+        return pair_exports(self)
 
     # ---------------------------------------------------------------------- training
     def unlabeled_batch(self) -> Batch:
@@ -156,25 +197,16 @@ class SemiTrainer(Trainer):
 
     def loss_terms(self, labeled: Batch, unlabeled: Batch | None) -> dict[str, torch.Tensor]:
         """The loss terms of one step (metres; the 2D reprojection term in normalised units)."""
-        cfg = self.cfg
         x, K = labeled.inputs_2d, labeled.intrinsics
         if unlabeled is not None:
             x, K = torch.cat([x, unlabeled.inputs_2d]), torch.cat([K, unlabeled.intrinsics])
         n = len(labeled)
         pose = self.model.pose(x)  # (N, L_out, J, 3), root-relative
-        traj = self.model.trajectory(intrinsic_from_screen(x, K[:, None]))  # (N, L_out, 1, 3)
-        roots = labeled.roots_3d
-        terms = {"pose": mpjpe(pose[:n], labeled.targets_3d),
-                 "trajectory": weighted_mpjpe(traj[:n], roots, 1 / roots[..., 2])}
+        traj = self.model.trajectory(BackProjection.trajectory_input(x, K))  # (N, L_out, 1, 3)
+        terms = labeled_terms(pose[:n], traj[:n], labeled.targets_3d, labeled.roots_3d)
         if unlabeled is not None:
-            cams = unlabeled.intrinsics[:, None]  # one camera per clip, every output frame
-            proj = project_with_intrinsics(pose[n:] + traj[n:], cams, distortion=not cfg.linear_projection)
-            target = unlabeled.inputs_2d[:, self.output_frames]
-            terms["reprojection"] = mpjpe(proj[..., self.joints_3d, :], target[..., self.joints_2d, :])
-            if cfg.bone_length:
-                bones = bone_lengths(pose, self.parents).flatten(0, 1)  # (N * L_out, J - 1)
-                frames = n * pose.shape[1]
-                terms["bone_length"] = (bones[:frames].mean(0) - bones[frames:].mean(0)).abs().mean()
+            terms.update(self.back_projection.terms(pose[:n], pose[n:], traj[n:], unlabeled.intrinsics,
+                                                    unlabeled.inputs_2d))
         return terms
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
