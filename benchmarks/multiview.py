@@ -5,15 +5,15 @@
 
 Training data: every CMU-17 training clip seen by its subject's Human3.6M rig plus 4 random
 virtual cameras (8 synchronised views), COCO-17 2D with synthetic detector noise. For each
-label fraction (a contiguous, seeded stretch of every clip keeps its 3D) two pose embedders
-(27 frames, 256 channels, 32-d embedding) train with the same budget of instants drawn,
-each instant seen from two views:
+label fraction (a contiguous, seeded stretch of every clip keeps its 3D) pose embedders
+(27 frames, 256 channels, 32-d embedding) train with the same budget of labeled instants
+drawn (each seen from two views), the same learning-rate schedule (see ``schedule``):
 
-* ``supervised``: the pose loss on the labeled instants only;
-* ``mcss``: the pose loss on the labeled instants + the multi-view loss on all instants;
-* ``mcss-bp``: MCSS + back-projection (a trajectory model, reprojection of the unlabeled
-  instants through their intrinsics, bone length), from the first step (no warm-up: the
-  whole budget is 1.5 epochs).
+* ``supervised``: the pose loss on batches of labeled instants only;
+* ``mcss``: + each step a batch of any instants for the multi-view loss;
+* ``mcss-bp``: MCSS + back-projection (a trajectory model; reprojection of that batch's
+  unlabeled instants through their intrinsics; bone length) after a warm-up of a quarter
+  of the epochs.
 
 Evaluation on CMU-17 v1 val: 3D pose error (inputs gt and det, test-time flip); retrieval
 with queries from one camera and the gallery from the other three (Hit@1/10/20, NP-MPJPE
@@ -47,8 +47,24 @@ from poselift.retrieval import (bench_gallery, embed_sequence, keypoint_embeddin
 from poselift.train.multiview import MultiviewTrainer
 
 DATA = Path(os.environ.get("POSELIFT_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-VARIANTS = {"supervised": {"multiview_weight": 0.0}, "mcss": {},
-            "mcss-bp": {"back_projection": True, "warmup": 0}}
+VARIANTS = {"supervised": {"multiview_weight": 0.0}, "mcss": {}, "mcss-bp": {"back_projection": True}}
+
+
+def schedule(train_dir, fraction: float, samples: int) -> dict:
+    """Per label fraction, fixed before any result: the published 80-epoch learning-rate decay
+    (x0.95 per epoch) spread over the run's epochs (one epoch = every labeled clip, flipped
+    copies included), and back-projection warm-up for the first quarter of them."""
+    import math
+
+    from poselift.data import cmu
+    from poselift.data.dataset import subset_slice
+
+    labeled = 0
+    for c in cmu.load_train_dir(train_dir):
+        sl = subset_slice(len(c.positions), fraction, f"{c.subject}/{c.name}", 0)
+        labeled += sl.stop - sl.start
+    epochs = max(1, math.ceil(samples / (2 * labeled)))
+    return {"lr_decay": 0.95 ** (80 / epochs), "warmup": epochs // 4}
 LAYOUT = "coco17"
 
 
@@ -59,11 +75,12 @@ def train(a, fraction: float, variant: str, name: str | None = None, **extra) ->
                       train_dir=a.train_dir, checkpoint_dir=str(out), samples=a.samples, batch_size=a.batch_size,
                       seed=a.seed, threads=a.threads, multiview=True, random_cameras=4, detector_noise=True,
                       input_layout=LAYOUT, label_fraction=fraction, margin=a.margin, window=a.window,
-                      **{**VARIANTS[variant], **extra})
+                      **{**schedule(a.train_dir, fraction, a.samples), **VARIANTS[variant], **extra})
     trainer = MultiviewTrainer(cfg, progress=not a.quiet)
     if trainer.resume():
         print(f"{out}: resumed at {trainer.state.drawn:,} instants", file=sys.stderr)
-    print(f"{out}: {trainer.sampler.labeled_frames:,} labeled of {trainer.sampler.num_frames:,} instants, "
+    instants = (trainer.stream or trainer.sampler).num_frames
+    print(f"{out}: {trainer.sampler.labeled_frames:,} labeled instants, {instants:,} used, "
           f"{len(trainer.sampler.groups)} clips x 8 views, budget {a.samples:,} instants", file=sys.stderr)
     t0 = time.time()
     trainer.train()
@@ -133,7 +150,7 @@ def main(argv=None) -> int:
     p.add_argument("-arc", "--architecture", default="3,3,3")
     p.add_argument("-ch", "--channels", type=int, default=256)
     p.add_argument("--embed-dim", type=int, default=32)
-    p.add_argument("--samples", type=int, default=300_000, help="instants drawn per run (each seen twice)")
+    p.add_argument("--samples", type=int, default=300_000, help="labeled instants drawn per run (each seen twice)")
     p.add_argument("-b", "--batch-size", type=int, default=256)
     p.add_argument("--margin", type=float, default=0.2)
     p.add_argument("--window", type=int, default=25)

@@ -26,11 +26,13 @@ def test_strided_and_dilated_embedders_agree(widths, causal):
         assert torch.equal(dilated(x), pose)
 
 
-def test_pose_depends_on_the_embedding_only():
+def test_pose_comes_from_embedding_and_view_code():
     torch.manual_seed(1)
-    m = build_model(ModelConfig(filter_widths=[3], channels=16, embed_dim=4)).eval()
+    m = build_model(ModelConfig(filter_widths=[3], channels=16, embed_dim=4, view_dim=2)).eval()
     x = torch.randn(1, 5, 17, 2)
     with torch.no_grad():
         e, pose = m.embed_and_pose(x)
-        again = m.head(e.transpose(1, 2)).transpose(1, 2).reshape(1, -1, 17, 3)
+        out = m.embed_layer(m.trunk.features(x))
+        assert out.shape[1] == 6
+        again = m.pose_from(e.transpose(1, 2), out[:, 4:])
     assert torch.equal(again, pose)

@@ -66,14 +66,17 @@ def test_multiview_loss_values():
 
 
 def test_loss_never_sees_camera_parameters(tmp_path, train_dir):
-    """Scrambling the cameras carried with a batch (and the data's camera records) leaves the
-    multi-view loss of the same batch bit-identical; the loss takes no camera argument at all."""
+    """Scrambling every camera parameter the data carries (intrinsics, camera records) leaves
+    the multi-view loss of the same batches bit-identical; the loss takes no camera argument."""
     assert not {"camera", "cameras", "intrinsics", "extrinsics"} & set(inspect.signature(multiview_loss).parameters)
     t = MultiviewTrainer(_cfg(tmp_path, train_dir), progress=False)
-    t.model.eval()  # no dropout: the two passes see identical networks
+    t.model.eval()  # no dropout: the passes see identical networks
     _, batch = next(t.sampler.iter_epoch(5, 0, 32))
     with torch.no_grad():
         a = t.losses(batch)["multiview"]
+        t.state.unlabeled_batches = 0  # the same multi-view batch again
+        for sampler in (t.sampler, t.stream):
+            sampler.clips.intrinsics = torch.randn_like(sampler.clips.intrinsics)
         batch.intrinsics = torch.randn_like(batch.intrinsics)
         for m in t.data.meta:
             m["camera"] = "scrambled"
@@ -150,6 +153,7 @@ def test_multiview_with_back_projection(tmp_path, train_dir):
     t = MultiviewTrainer(_cfg(tmp_path, train_dir, "bp", back_projection=True, warmup=0), progress=False)
     terms = t.step(next(t.sampler.iter_epoch(5, 0, 32))[1])
     assert {"pose", "trajectory", "multiview", "reprojection", "bone_length"} <= set(terms)
+    assert t.state.unlabeled_batches == 1
     t.train()
     assert (tmp_path / "bp" / "trajectory.safetensors").exists()
     from poselift.evaluate import load_model

@@ -2,9 +2,12 @@
 
 The temporal model's trunk (expand layer + residual blocks, dilated or strided twin, any
 receptive field including a single frame) maps a window of 2D keypoints to features; a
-1×1 layer maps them to ``embed_dim`` numbers, normalised to unit length: the embedding.
-A small head (1×1 conv → BN → ReLU → dropout → 1×1 conv) regresses the root-relative 3D
-pose from the embedding alone, so what the embedding keeps is what the pose needs.
+1×1 layer maps them to ``embed_dim`` numbers, normalised to unit length (the embedding),
+and ``view_dim`` more (the view code). A small head (1×1 conv → BN → ReLU → dropout → 1×1
+conv) regresses the root-relative 3D pose in the camera frame from both. The view code is
+needed because an embedding that is the same from every camera cannot say how the body is
+turned relative to this one; it is kept small so that the pose itself has to come through
+the embedding.
 
 ``forward`` returns the pose (N, T', J_out, 3), like every lifter, so the evaluator and
 the inference pipeline take an embedder as they take a lifter; :meth:`embed` returns the
@@ -31,9 +34,9 @@ class PoseEmbedder(nn.Module):
         trunk_cfg = ModelConfig.from_dict(dict(cfg.to_dict(), embed_dim=0))
         self.trunk = TemporalModelStrided(trunk_cfg) if strided else TemporalModel(trunk_cfg)
         del self.trunk.shrink  # the trunk's own output layer is replaced by the embedding
-        self.embed_layer = nn.Conv1d(cfg.channels, cfg.embed_dim, 1)
+        self.embed_layer = nn.Conv1d(cfg.channels, cfg.embed_dim + cfg.view_dim, 1)
         self.head = nn.Sequential(
-            nn.Conv1d(cfg.embed_dim, HEAD_CHANNELS, 1, bias=False),
+            nn.Conv1d(cfg.embed_dim + cfg.view_dim, HEAD_CHANNELS, 1, bias=False),
             nn.BatchNorm1d(HEAD_CHANNELS, momentum=0.1),
             nn.ReLU(inplace=True),
             nn.Dropout(cfg.dropout),
@@ -52,18 +55,25 @@ class PoseEmbedder(nn.Module):
         self.trunk.set_bn_momentum(momentum)
         self.head[1].momentum = momentum
 
-    def _embedding(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.embed_layer(self.trunk.features(x)), dim=1)  # (N, D, T')
+    def _codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(unit embedding (N, D, T'), view code (N, V, T'))."""
+        out = self.embed_layer(self.trunk.features(x))
+        d = self.cfg.embed_dim
+        return F.normalize(out[:, :d], dim=1), out[:, d:]
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """(N, T, J_in, 2) → unit embeddings (N, T', embed_dim)."""
-        return self._embedding(x).transpose(1, 2)
+        return self._codes(x)[0].transpose(1, 2)
+
+    def pose_from(self, embedding: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+        """The head: embedding (N, D, T') + view code (N, V, T') → poses (N, T', J_out, 3)."""
+        y = self.head(torch.cat([embedding, view], dim=1))
+        return y.transpose(1, 2).reshape(y.shape[0], -1, self.cfg.joints_out, 3)
 
     def embed_and_pose(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both outputs of one pass: embeddings (N, T', D) and poses (N, T', J_out, 3)."""
-        e = self._embedding(x)
-        pose = self.head(e).transpose(1, 2).reshape(x.shape[0], -1, self.cfg.joints_out, 3)
-        return e.transpose(1, 2), pose
+        e, v = self._codes(x)
+        return e.transpose(1, 2), self.pose_from(e, v)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.embed_and_pose(x)[1]

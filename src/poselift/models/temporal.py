@@ -34,6 +34,7 @@ class ModelConfig:
     joints_out: int = 17
     in_features: int = 2
     embed_dim: int = 0  # > 0: a pose embedder (multi-view training), see :mod:`.embedding`
+    view_dim: int = 8  # pose embedder: size of its view code (camera-relative orientation)
 
     def __post_init__(self):
         if not self.filter_widths:

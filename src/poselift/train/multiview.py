@@ -12,10 +12,11 @@ instant is seen from two different cameras (anchor and positive), and
   squared distances of unit vectors. It sees embeddings, clip ids and frame numbers only:
   never a camera parameter (the views may be uncalibrated);
 * the **pose loss** (MPJPE) applies to the labeled instants only: a contiguous, seeded
-  stretch of ``label_fraction`` of each clip.
+  stretch of ``label_fraction`` of each clip, drawn in batches of their own (so the pose
+  head sees as many labeled clips per step whatever the fraction).
 
-With ``multiview_weight`` 0 the same network is trained on the labeled instants alone
-(the supervised-only baseline). With ``back_projection`` a trajectory model trains beside
+With ``multiview_weight`` 0 the same network is trained on the labeled batches alone
+(the supervised-only baseline, at the same budget of labeled clips). With ``back_projection`` a trajectory model trains beside
 the embedder and the unlabeled instants of each batch also get the back-projection terms
 of :mod:`.semi` (reprojection through the intrinsics, bone length) after ``warmup`` epochs. Clips and their mirrored copies (both views mirrored)
 come in an order fixed by (seed, epoch), views by (seed, epoch, batch), so ``resume`` is
@@ -127,11 +128,19 @@ class MultiviewSampler:
         return MultiviewBatch(x, y, torch.from_numpy(np.tile(self.item_labeled[items], 2)),
                               torch.from_numpy(np.tile(g, 2)), torch.from_numpy(t), items, cam, root)
 
+    def _batch_at(self, order: np.ndarray, seed: int, epoch: int, b: int, batch_size: int) -> MultiviewBatch:
+        rng = np.random.default_rng([seed, epoch, b, 1])  # the views drawn
+        return self.batch(order[b * batch_size : (b + 1) * batch_size], rng)
+
     def iter_epoch(self, seed: int, epoch: int, batch_size: int, start_batch: int = 0):
         order = np.random.default_rng([seed, epoch]).permutation(len(self))
         for b in range(start_batch, self.batches_per_epoch(batch_size)):
-            rng = np.random.default_rng([seed, epoch, b, 1])
-            yield b, self.batch(order[b * batch_size : (b + 1) * batch_size], rng)
+            yield b, self._batch_at(order, seed, epoch, b, batch_size)
+
+    def batch_number(self, seed: int, k: int, batch_size: int) -> MultiviewBatch:
+        """The ``k``-th batch of an endless stream of epochs (its position: one counter)."""
+        epoch, b = divmod(k, self.batches_per_epoch(batch_size))
+        return self._batch_at(np.random.default_rng([seed, epoch]).permutation(len(self)), seed, epoch, b, batch_size)
 
 
 def hardest_negatives(anchors: torch.Tensor, candidates: torch.Tensor, clip_a: torch.Tensor, frame_a: torch.Tensor,
@@ -162,7 +171,14 @@ def multiview_loss(embeddings: torch.Tensor, clip: torch.Tensor, frame: torch.Te
 
 
 class MultiviewTrainer(Trainer):
-    """Joint training of the embedding (multi-view loss) and its pose head (labeled instants)."""
+    """Joint training of the embedding (multi-view loss) and its pose head (labeled instants).
+
+    Each step takes a batch of labeled instants (pose loss; the epoch is one pass over them,
+    as in semi-supervised training) and, unless ``multiview_weight`` is 0, the next batch
+    of the endless stream of all instants (multi-view loss; with ``back_projection`` also
+    the back-projection terms on its unlabeled instants after ``warmup`` epochs). Both go
+    through the network as one batch (shared batch-norm statistics).
+    """
 
     def __init__(self, cfg: TrainConfig, data: SequenceSet | None = None, progress: bool = True):
         if cfg.model.embed_dim < 1:
@@ -170,13 +186,18 @@ class MultiviewTrainer(Trainer):
         if cfg.target != "pose":
             raise PoseliftError("multi-view training trains a pose embedder: drop --target")
         super().__init__(cfg, data, progress)
+        self.stream = MultiviewSampler(self.data, cfg) if self.uses_stream else None
         if cfg.back_projection:
             from .semi import BackProjection
 
             self.back_projection = BackProjection(cfg, self.data.skeleton_in, self.data.skeleton_out)
 
+    @property
+    def uses_stream(self) -> bool:
+        return self.cfg.multiview_weight > 0 or self.cfg.back_projection
+
     def make_sampler(self):
-        return MultiviewSampler(self.data, self.cfg, labeled_only=self.cfg.multiview_weight == 0)
+        return MultiviewSampler(self.data, self.cfg, labeled_only=True)
 
     def build_network(self):
         if self.cfg.back_projection:
@@ -194,26 +215,33 @@ class MultiviewTrainer(Trainer):
 
     def _meta(self) -> dict:
         return dict(super()._meta(), training="multiview", labeled_frames=self.sampler.labeled_frames,
-                    instants=self.sampler.num_frames)
+                    instants=self.stream.num_frames if self.stream else self.sampler.num_frames)
+
+    def stream_batch(self) -> MultiviewBatch:
+        k = self.state.unlabeled_batches
+        self.state.unlabeled_batches += 1
+        return self.stream.batch_number(self.cfg.seed + 1, k, self.cfg.batch_size)
 
     def losses(self, batch: MultiviewBatch) -> dict[str, torch.Tensor]:
-        bp = self.cfg.back_projection
+        cfg, bp = self.cfg, self.cfg.back_projection
+        mv = self.stream_batch() if self.uses_stream else None
+        x = batch.inputs_2d if mv is None else torch.cat([batch.inputs_2d, mv.inputs_2d])
+        n = len(batch.inputs_2d)  # labeled rows (both views)
         embedder = self.model.pose if bp else self.model
-        emb, pose = embedder.embed_and_pose(batch.inputs_2d)  # (2B, 1, D), (2B, 1, J, 3)
-        lab = batch.labeled
-        terms = {}
+        emb, pose = embedder.embed_and_pose(x)  # (N, 1, D), (N, 1, J, 3)
         if bp:
             from .semi import BackProjection, labeled_terms
 
-            traj = self.model.trajectory(BackProjection.trajectory_input(batch.inputs_2d, batch.intrinsics))
-            if lab.any():
-                terms.update(labeled_terms(pose[lab], traj[lab], batch.targets_3d[lab], batch.roots_3d[lab]))
-            if self.state.epoch >= self.cfg.warmup and lab.any() and (~lab).any():
-                terms.update(self.back_projection.terms(pose[lab], pose[~lab], traj[~lab], batch.intrinsics[~lab],
-                                                        batch.inputs_2d[~lab]))
-        elif lab.any():
-            terms["pose"] = mpjpe(pose[lab], batch.targets_3d[lab])
-        if self.cfg.multiview_weight > 0:
-            mv = multiview_loss(emb[:, 0], batch.clip, batch.frame, self.cfg.window, self.cfg.margin)
-            terms["multiview"] = self.cfg.multiview_weight * mv
+            K = batch.intrinsics if mv is None else torch.cat([batch.intrinsics, mv.intrinsics])
+            traj = self.model.trajectory(BackProjection.trajectory_input(x, K))
+            terms = labeled_terms(pose[:n], traj[:n], batch.targets_3d, batch.roots_3d)
+            un = ~mv.labeled
+            if self.state.epoch >= cfg.warmup and un.any():
+                terms.update(self.back_projection.terms(pose[:n], pose[n:][un], traj[n:][un], mv.intrinsics[un],
+                                                        mv.inputs_2d[un]))
+        else:
+            terms = {"pose": mpjpe(pose[:n], batch.targets_3d)}
+        if cfg.multiview_weight > 0:
+            terms["multiview"] = cfg.multiview_weight * multiview_loss(emb[n:, 0], mv.clip, mv.frame, cfg.window,
+                                                                       cfg.margin)
         return terms
