@@ -75,6 +75,7 @@ def train(a, fraction: float, variant: str, name: str | None = None, **extra) ->
                       train_dir=a.train_dir, checkpoint_dir=str(out), samples=a.samples, batch_size=a.batch_size,
                       seed=a.seed, threads=a.threads, multiview=True, random_cameras=4, detector_noise=True,
                       input_layout=LAYOUT, label_fraction=fraction, margin=a.margin, window=a.window,
+                      mining=a.mining,
                       **{**schedule(a.train_dir, fraction, a.samples), **VARIANTS[variant], **extra})
     trainer = MultiviewTrainer(cfg, progress=not a.quiet)
     if trainer.resume():
@@ -98,6 +99,14 @@ def pose2sim_views(a) -> list[np.ndarray]:
     views = [v[:n] for v in views]
     save_npz(cache, {f"view{i}": v for i, v in enumerate(views)})
     return views
+
+
+def spread(gallery) -> dict:
+    """Mean squared embedding distance between cameras 0 and 1 at the same instant and at
+    random other instants: a collapsed embedding has both near 0."""
+    a, b = gallery.embeddings[0], gallery.embeddings[1]
+    perm = np.random.default_rng(0).permutation(len(a))
+    return {"same_instant": float(((a - b) ** 2).sum(-1).mean()), "other_instant": float(((a - b[perm]) ** 2).sum(-1).mean())}
 
 
 def held_out_subjects(train_dir, subjects: list[str]):
@@ -154,6 +163,7 @@ def main(argv=None) -> int:
     p.add_argument("-b", "--batch-size", type=int, default=256)
     p.add_argument("--margin", type=float, default=0.2)
     p.add_argument("--window", type=int, default=25)
+    p.add_argument("--mining", default="semihard", choices=["semihard", "hardest"])
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--train-dir", default=str(DATA / "cmu" / "train"))
@@ -182,7 +192,9 @@ def main(argv=None) -> int:
             embedders.append((f"{variant} {fraction:.0%}", row, (lambda x, m=model: embed_sequence(m, x))))
     retrieval = []
     for name, row, embed in embedders:
-        r = retrieval_scores(bench_gallery(subjects, embed, "gt", progress=False, layout=LAYOUT))
+        gallery = bench_gallery(subjects, embed, "gt", progress=False, layout=LAYOUT)
+        r = retrieval_scores(gallery)
+        r["spread"] = spread(gallery)
         if views is not None:
             r["pose2sim"] = same_instant_hit_rate([embed(v) for v in views], 2)
         retrieval.append({"embedding": name, **r})
@@ -192,12 +204,13 @@ def main(argv=None) -> int:
     print(f"\nRetrieval on CMU-17 v1 val (input gt, COCO-17): queries from one camera, gallery the other three; "
           f"hit = NP-MPJPE < 0.1")
     print(f"{'embedding':<24}{'Hit@1':>7}{'Hit@10':>8}{'Hit@20':>8}{'top-1 P-MPJPE':>15}   Hit@1 per query camera"
-          + ("   pose2sim Hit@1 (±2)" if views is not None else ""))
+          + ("   pose2sim Hit@1 (±2)" if views is not None else "") + "   distance² same / other instant")
     for r in retrieval:
         cams = " / ".join(f"{v['hit@1']:.1f}" for v in r["per_camera"].values())
         video = f"   {r['pose2sim']['hit@1']:.1f}" if "pose2sim" in r else ""
+        sp = f"   {r['spread']['same_instant']:.3g} / {r['spread']['other_instant']:.3g}"
         print(f"{r['embedding']:<24}{r['hit@1']:>7.1f}{r['hit@10']:>8.1f}{r['hit@20']:>8.1f}"
-              f"{r['top1_p_mpjpe']:>12.1f} mm   {cams}{video}")
+              f"{r['top1_p_mpjpe']:>12.1f} mm   {cams}{video}{sp}")
     print(f"\n3D pose on CMU-17 v1 val (mm), {a.samples:,} instants per run, arc {a.architecture}, "
           f"{a.channels} channels, seed {a.seed}")
     print(f"{'labels':>7}{'variant':>12}{'gt MPJPE':>10}{'P-MPJPE':>9}{'N-MPJPE':>9}{'det MPJPE':>11}{'P-MPJPE':>9}"

@@ -33,6 +33,7 @@ def _model_overrides(a) -> dict:
     m = {
         "filter_widths": a.architecture, "channels": a.channels, "dropout": a.dropout,
         "joints_in": a.joints_in, "joints_out": a.joints_out, "embed_dim": getattr(a, "embed_dim", None),
+        "view_dim": getattr(a, "view_dim", None),
     }
     out = {k: v for k, v in m.items() if v is not None}
     if a.causal:
@@ -60,6 +61,7 @@ TRAIN_FLAGS = {
     "ema": "ema", "dataset": "dataset", "keypoints": "keypoints", "subjects": "subjects", "actions": "actions",
     "subset": "subset", "unlabeled_subjects": "unlabeled_subjects", "warmup": "warmup",
     "label_fraction": "label_fraction", "margin": "margin", "window": "window", "multiview_weight": "multiview_weight",
+    "mining": "mining",
 }
 
 
@@ -285,10 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--multiview", action="store_true",
                    help="multi-view consistent training (MCSS) of a pose embedder on synchronised views")
     s.add_argument("--embed-dim", type=int, default=None, help="multi-view: embedding size (e.g. 32)")
+    s.add_argument("--view-dim", type=int, default=None, help="multi-view: size of the view code beside it (8)")
     s.add_argument("--label-fraction", type=float, default=None,
                    help="multi-view: fraction of each clip whose 3D is used (contiguous; default 1)")
     s.add_argument("--margin", type=float, default=None, help="multi-view: triplet margin (0.2)")
     s.add_argument("--window", type=int, default=None, help="multi-view: frames near the anchor never negatives (25)")
+    s.add_argument("--mining", choices=["semihard", "hardest"], default=None,
+                   help="multi-view: negatives farther than the positive (semihard, default) or the hardest")
     s.add_argument("--multiview-weight", type=float, default=None,
                    help="multi-view: weight of the multi-view loss (0 = supervised-only baseline)")
     s.add_argument("--back-projection", action="store_true",

@@ -67,6 +67,7 @@ class TrainConfig:
     margin: float = 0.2  # triplet margin on squared distances of unit embeddings
     window: int = 25  # frames around the anchor that are never negatives (0.5 s at 50 Hz)
     multiview_weight: float = 1.0  # 0 = the supervised-only baseline (labeled instants only)
+    mining: str = "semihard"  # negatives: "semihard" (farther than the positive) or "hardest"
     back_projection: bool = False  # multi-view: also the back-projection losses on the unlabeled instants
 
     @property
@@ -104,6 +105,8 @@ class TrainConfig:
         if self.multiview and self.semi_supervised:
             raise PoseliftError("multi-view training takes its unlabeled data from the clips' unlabeled stretches: "
                                 "drop -sun (and add --back-projection for the back-projection losses)")
+        if self.mining not in ("semihard", "hardest"):
+            raise PoseliftError(f"mining must be 'semihard' or 'hardest', got {self.mining!r}")
         if self.back_projection and not self.multiview:
             raise PoseliftError("--back-projection goes with --multiview (semi-supervised training: -sun SUBJECTS)")
         if self.multiview and self.model.embed_dim < 1:

@@ -60,7 +60,7 @@ def test_multiview_loss_values():
     assert multiview_loss(e, clip, frame, window=0, margin=0.0).item() == 0.0
     # swap the positives: they are now far and the negatives near
     swapped = e[[0, 1, 3, 2]]
-    assert multiview_loss(swapped, clip, frame, window=0, margin=0.2).item() > 1.0
+    assert multiview_loss(swapped, clip, frame, window=0, margin=0.2, mining="hardest").item() > 1.0
     # every other instant inside the window of the anchor (same clip): no valid negative → 0, finite
     assert multiview_loss(e, torch.zeros(4, dtype=torch.long), frame, window=5, margin=0.2).item() == 0.0
 
@@ -130,11 +130,12 @@ def test_cli_train_multiview_then_retrieve_and_evaluate(tmp_path, train_dir, cap
     write_bench(bench / "bench_09.npz", n_cameras=3)
     ck = tmp_path / "run"
     assert main(["train", "--multiview", "--embed-dim", "8", "--train-dir", str(train_dir), "-arc", "3,3", "-ch", "16",
-                 "--samples", "128", "-b", "32", "--random-cameras", "2", "--label-fraction", "0.5",
+                 "--samples", "128", "-b", "32", "--random-cameras", "2", "--label-fraction", "0.5", "--view-dim", "4",
                  "--window", "5", "--margin", "0.3", "--checkpoint-dir", str(ck), "-q"]) == 0
     capsys.readouterr()
     saved = json.loads((ck / "config.json").read_text())
     assert saved["multiview"] and saved["window"] == 5 and saved["model"]["embed_dim"] == 8
+    assert saved["model"]["view_dim"] == 4
     js = tmp_path / "ret.json"
     assert main(["retrieve", "--checkpoint", str(ck / "model.safetensors"), "--bench", str(bench), "--json", str(js),
                  "-q"]) == 0
@@ -162,3 +163,21 @@ def test_multiview_with_back_projection(tmp_path, train_dir):
     assert hasattr(model, "embed") and meta["training"] == "multiview"
     with pytest.raises(PoseliftError, match="goes with --multiview"):
         _cfg(tmp_path, train_dir, multiview=False, back_projection=True).validate()
+
+
+def test_semihard_mining_skips_negatives_closer_than_the_positive():
+    anchors = torch.tensor([[1.0, 0.0]])
+    cands = torch.tensor([[0.99, 0.14], [0.8, 0.6], [0.0, 1.0]])
+    clip_c, frame_c = torch.tensor([1, 2, 3]), torch.tensor([0, 0, 0])
+    args = (anchors, cands, torch.tensor([0]), torch.tensor([0]), clip_c, frame_c, 0)
+    assert hardest_negatives(*args)[1].item() == 0
+    d, idx = hardest_negatives(*args, beyond=torch.tensor([0.1]))  # positive at squared distance 0.1
+    assert idx.item() == 1 and d.item() == pytest.approx(0.4, abs=1e-5)
+    assert hardest_negatives(*args, beyond=torch.tensor([5.0]))[1].item() == 0  # none farther: the hardest
+    e = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.95, 0.3], [0.3, 0.95]]), dim=1)
+    clip, frame = torch.tensor([0, 1, 0, 1]), torch.tensor([0, 0, 0, 0])
+    hard = multiview_loss(e, clip, frame, 0, 0.2, "hardest")
+    semi = multiview_loss(e, clip, frame, 0, 0.2, "semihard")
+    assert torch.isfinite(hard) and torch.isfinite(semi)
+    with pytest.raises(PoseliftError, match="mining"):
+        multiview_loss(e, clip, frame, 0, 0.2, "easy")

@@ -7,8 +7,9 @@ instant is seen from two different cameras (anchor and positive), and
 
 * the **multi-view loss** pulls anchor and positive together and pushes the anchor away
   from its hardest negative in the batch: the closest embedding (of either view) of an
-  instant of another clip, or of the same clip more than ``window`` frames away; frames
-  close in time look alike and are not true negatives. Triplet hinge with ``margin`` on
+  instant of another clip, or of the same clip more than ``window`` frames away (frames
+  close in time look alike and are not true negatives) that is still farther than the
+  positive (semi-hard; ``mining="hardest"`` drops that condition and collapses). Triplet hinge with ``margin`` on
   squared distances of unit vectors. It sees embeddings, clip ids and frame numbers only:
   never a camera parameter (the views may be uncalibrated);
 * the **pose loss** (MPJPE) applies to the labeled instants only: a contiguous, seeded
@@ -143,27 +144,45 @@ class MultiviewSampler:
         return self._batch_at(np.random.default_rng([seed, epoch]).permutation(len(self)), seed, epoch, b, batch_size)
 
 
+MINING = ("semihard", "hardest")
+
+
 def hardest_negatives(anchors: torch.Tensor, candidates: torch.Tensor, clip_a: torch.Tensor, frame_a: torch.Tensor,
-                      clip_c: torch.Tensor, frame_c: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.Tensor]:
+                      clip_c: torch.Tensor, frame_c: torch.Tensor, window: int,
+                      beyond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """For each anchor (A, D), the closest candidate (C, D) that is a valid negative: not of
-    the same clip within ``window`` frames. Returns (squared distances (A,), indices (A,));
-    distance ``inf`` (index 0) where an anchor has no valid negative."""
+    the same clip within ``window`` frames. With ``beyond`` (A,) (semi-hard mining) only
+    candidates farther than that squared distance count, where an anchor has any; the
+    hardest valid one otherwise. Returns (squared distances (A,), indices (A,)); distance
+    ``inf`` (index 0) where an anchor has no valid negative."""
     d = torch.cdist(anchors, candidates).square()
     near = (clip_c[None, :] == clip_a[:, None]) & ((frame_c[None, :] - frame_a[:, None]).abs() <= window)
     d = d.masked_fill(near, float("inf"))
-    return d.min(dim=1)
+    if beyond is None:
+        return d.min(dim=1)
+    far = d.masked_fill(d <= beyond[:, None], float("inf")).min(dim=1)
+    hard = d.min(dim=1)
+    use_far = torch.isfinite(far.values)
+    return torch.where(use_far, far.values, hard.values), torch.where(use_far, far.indices, hard.indices)
 
 
 def multiview_loss(embeddings: torch.Tensor, clip: torch.Tensor, frame: torch.Tensor, window: int,
-                   margin: float) -> torch.Tensor:
+                   margin: float, mining: str = "semihard") -> torch.Tensor:
     """Triplet loss over a batch of 2B unit embeddings (anchors, then their positives).
 
     The anchor's positive is the same instant in the other view; its negative the hardest
-    valid one among all 2B embeddings (see :func:`hardest_negatives`)."""
+    valid one among all 2B embeddings (``hardest``), or the hardest that is still farther
+    than the positive (``semihard``, FaceNet's rule; the hardest where there is none).
+    Hardest-only mining from the first step collapses the embedding here: every distance
+    shrinks towards 0 and the loss sits at the margin (``benchmarks/multiview.py`` prints
+    the distances)."""
+    if mining not in MINING:
+        raise PoseliftError(f"mining must be one of {', '.join(MINING)}, got {mining!r}")
     b = embeddings.shape[0] // 2
     anchors, positives = embeddings[:b], embeddings[b:]
     d_pos = (anchors - positives).square().sum(-1)
-    d_neg, _ = hardest_negatives(anchors, embeddings, clip[:b], frame[:b], clip, frame, window)
+    beyond = d_pos.detach() if mining == "semihard" else None
+    d_neg, _ = hardest_negatives(anchors, embeddings, clip[:b], frame[:b], clip, frame, window, beyond)
     ok = torch.isfinite(d_neg)
     if not ok.any():
         return embeddings.sum() * 0.0
@@ -243,5 +262,5 @@ class MultiviewTrainer(Trainer):
             terms = {"pose": mpjpe(pose[:n], batch.targets_3d)}
         if cfg.multiview_weight > 0:
             terms["multiview"] = cfg.multiview_weight * multiview_loss(emb[n:, 0], mv.clip, mv.frame, cfg.window,
-                                                                       cfg.margin)
+                                                                       cfg.margin, cfg.mining)
         return terms

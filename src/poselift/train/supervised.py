@@ -216,7 +216,7 @@ class Trainer:
                 "random_cameras", "rig_cameras", "input_layout", "detector_noise", "target", "epochs", "samples",
                 "train_dir", "ema", "data", "dataset", "keypoints", "subjects", "actions", "subset",
                 "unlabeled_subjects", "warmup", "bone_length", "linear_projection", "multiview", "label_fraction",
-                "margin", "window", "multiview_weight", "back_projection")
+                "margin", "window", "multiview_weight", "back_projection", "mining")
         saved.setdefault("ema", 0.0)  # runs started before weight averaging existed had none
         for k, v in TrainConfig().to_dict().items():  # other settings added since: their defaults
             saved.setdefault(k, v)
