@@ -70,13 +70,12 @@ LAYOUT = "coco17"
 
 def train(a, fraction: float, variant: str, name: str | None = None, **extra) -> Path:
     out = Path(a.out) / (name or f"{fraction:g}-{variant}")
+    settings = dict(train_dir=a.train_dir, checkpoint_dir=str(out), samples=a.samples, batch_size=a.batch_size,
+                    seed=a.seed, threads=a.threads, multiview=True, random_cameras=4, detector_noise=True,
+                    input_layout=LAYOUT, label_fraction=fraction, margin=a.margin, window=a.window, mining=a.mining)
+    settings.update(schedule(a.train_dir, fraction, a.samples), **VARIANTS[variant], **extra)
     cfg = TrainConfig(model=ModelConfig(filter_widths=[int(v) for v in a.architecture.split(",")],
-                                        channels=a.channels, embed_dim=a.embed_dim),
-                      train_dir=a.train_dir, checkpoint_dir=str(out), samples=a.samples, batch_size=a.batch_size,
-                      seed=a.seed, threads=a.threads, multiview=True, random_cameras=4, detector_noise=True,
-                      input_layout=LAYOUT, label_fraction=fraction, margin=a.margin, window=a.window,
-                      mining=a.mining,
-                      **{**schedule(a.train_dir, fraction, a.samples), **VARIANTS[variant], **extra})
+                                        channels=a.channels, embed_dim=a.embed_dim), **settings)
     trainer = MultiviewTrainer(cfg, progress=not a.quiet)
     if trainer.resume():
         print(f"{out}: resumed at {trainer.state.drawn:,} instants", file=sys.stderr)

@@ -21,7 +21,8 @@ stream of shuffled epochs whose position is a counter in the checkpoint, so ``re
 exact. Only intrinsics are used, never extrinsics.
 
 The run writes ``model.safetensors`` (the pose model, usable like any lifter),
-``trajectory.safetensors`` (the trajectory model, usable by ``infer --trajectory model``)
+``trajectory.safetensors`` (the trajectory model: ``poselift.infer.TrajectoryModel``, or
+``poselift evaluate --checkpoint trajectory.safetensors --pose-checkpoint model.safetensors``)
 and ``last.safetensors`` (both networks and the optimiser).
 """
 
