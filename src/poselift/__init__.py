@@ -4,9 +4,9 @@ __version__ = "0.1.0"
 
 from .errors import PoseliftError  # noqa: E402
 
-__all__ = ["PoseliftError", "__version__", "lift", "infer_video", "Lifter", "Reconstruction"]
+__all__ = ["PoseliftError", "__version__", "lift", "infer_video", "Lifter", "Reconstruction", "Stream"]
 
-_LAZY = {"lift": "infer", "infer_video": "infer", "Lifter": "infer", "Reconstruction": "infer"}
+_LAZY = {"lift": "infer", "infer_video": "infer", "Lifter": "infer", "Reconstruction": "infer", "Stream": "stream"}
 
 
 def __getattr__(name):  # the one-call API, imported on first use (keeps ``import poselift`` light)

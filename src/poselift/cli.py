@@ -61,7 +61,7 @@ TRAIN_FLAGS = {
     "ema": "ema", "dataset": "dataset", "keypoints": "keypoints", "subjects": "subjects", "actions": "actions",
     "subset": "subset", "unlabeled_subjects": "unlabeled_subjects", "warmup": "warmup",
     "label_fraction": "label_fraction", "margin": "margin", "window": "window", "multiview_weight": "multiview_weight",
-    "mining": "mining",
+    "mining": "mining", "engine": "engine", "precision": "precision", "device": "device",
 }
 
 
@@ -313,6 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--random-cameras", type=int, default=None, help="random virtual cameras per clip")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--engine", choices=["fast", "reference"], default=None,
+                   help="strided training as matrix products (fast, default) or plain nn.Conv1d (reference)")
+    s.add_argument("--precision", choices=["fp32", "bf16"], default=None,
+                   help="bf16: mixed precision (fast on GPUs and CPUs with AMX/AVX512-BF16)")
+    s.add_argument("--device", default=None, help="cpu (default), cuda, cuda:N or auto")
     s.add_argument("--checkpoint-every", type=int, default=None, help="steps between mid-epoch checkpoints")
     s.add_argument("--ema", type=float, default=None,
                    help="export an exponential moving average of the weights with this decay (e.g. 0.999; 0 = off)")

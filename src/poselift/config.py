@@ -53,6 +53,9 @@ class TrainConfig:
     target: str = "pose"  # "pose" (root-relative joints) or "trajectory" (root in the camera frame)
     seed: int = 1234
     threads: int = 0  # torch threads; 0 = torch's default
+    engine: str = "fast"  # strided training: "fast" (matrix products, channels-last) or "reference" (nn.Conv1d)
+    device: str = "cpu"  # cpu, cuda, cuda:N or auto
+    precision: str = "fp32"  # "bf16": mixed precision (autocast; weights and batch norm stay fp32)
     checkpoint_every: int = 200  # mid-epoch checkpoint every N steps (0 = at epoch ends only)
     ema: float = 0.999  # decay of the exported weight average (0 = export the raw weights, as published)
     # semi-supervised back-projection (on when unlabeled subjects are given)
@@ -105,6 +108,10 @@ class TrainConfig:
         if self.multiview and self.semi_supervised:
             raise PoseliftError("multi-view training takes its unlabeled data from the clips' unlabeled stretches: "
                                 "drop -sun (and add --back-projection for the back-projection losses)")
+        if self.engine not in ("fast", "reference"):
+            raise PoseliftError(f"engine must be 'fast' or 'reference', got {self.engine!r}")
+        if self.precision not in ("fp32", "bf16"):
+            raise PoseliftError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
         if self.mining not in ("semihard", "hardest"):
             raise PoseliftError(f"mining must be 'semihard' or 'hardest', got {self.mining!r}")
         if self.back_projection and not self.multiview:

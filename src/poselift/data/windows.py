@@ -7,6 +7,7 @@ replicate padding at the sequence ends (and only there).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,15 @@ class Batch:
         cut = (lambda t: None if t is None else t[:n])
         return Batch(self.inputs_2d[:n], cut(self.targets_3d), self.index[:n], cut(self.roots_3d),
                      cut(self.intrinsics))
+
+
+def to_device(batch, device: torch.device):
+    """A batch (any dataclass of tensors and arrays) with its tensors on ``device``."""
+    if device.type == "cpu":
+        return batch
+    moved = {f.name: getattr(batch, f.name).to(device, non_blocking=True)
+             for f in dataclasses.fields(batch) if isinstance(getattr(batch, f.name), torch.Tensor)}
+    return dataclasses.replace(batch, **moved)
 
 
 class ClipSampler:

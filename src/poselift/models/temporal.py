@@ -107,6 +107,7 @@ class _TemporalBase(nn.Module):
         self.shrink = nn.Conv1d(C, cfg.joints_out * 3, 1)
         if strided and cfg.dense:
             raise PoseliftError("the strided twin has no dense variant")
+        self.fast = False  # strided twin: compute as matrix products (see :mod:`.fast`)
 
     @property
     def receptive_field(self) -> int:
@@ -173,6 +174,21 @@ class TemporalModelStrided(_TemporalBase):
         w = self.filter_widths[i + 1]
         return x[:, :, self.causal_shifts[i + 1] + w // 2 :: w]
 
+    def features(self, x):
+        if self.fast:
+            from .fast import strided_features
+
+            self._check_input(x)
+            return strided_features(self, x).transpose(1, 2)
+        return super().features(x)
+
+    def forward(self, x):
+        if self.fast:
+            from .fast import strided_forward
+
+            return strided_forward(self, x)
+        return super().forward(x)
+
     def _check_input(self, x):
         super()._check_input(x)
         if x.shape[1] != self.receptive_field:
@@ -181,14 +197,19 @@ class TemporalModelStrided(_TemporalBase):
             )
 
 
-def build_model(cfg: ModelConfig, strided: bool = False) -> nn.Module:
+def build_model(cfg: ModelConfig, strided: bool = False, fast: bool = False) -> nn.Module:
     """The dilated model (or its strided twin); a :class:`~.embedding.PoseEmbedder` when
-    ``cfg.embed_dim`` > 0."""
+    ``cfg.embed_dim`` > 0. ``fast``: the strided twin computes as matrix products
+    (:mod:`.fast`; same weights, same results up to rounding)."""
     if cfg.embed_dim > 0:
         from .embedding import PoseEmbedder
 
-        return PoseEmbedder(cfg, strided=strided)
-    return TemporalModelStrided(cfg) if strided else TemporalModel(cfg)
+        model = PoseEmbedder(cfg, strided=strided)
+        model.trunk.fast = fast and strided
+        return model
+    model = TemporalModelStrided(cfg) if strided else TemporalModel(cfg)
+    model.fast = fast and strided
+    return model
 
 
 def count_parameters(model: nn.Module) -> int:

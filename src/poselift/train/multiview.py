@@ -33,7 +33,7 @@ import torch
 
 from ..config import TrainConfig
 from ..data.dataset import SequenceSet, subset_slice
-from ..data.windows import ClipSampler
+from ..data.windows import ClipSampler, to_device
 from ..errors import PoseliftError
 from ..metrics import mpjpe
 from ..models.temporal import causal_shift, receptive_field
@@ -239,7 +239,7 @@ class MultiviewTrainer(Trainer):
     def stream_batch(self) -> MultiviewBatch:
         k = self.state.unlabeled_batches
         self.state.unlabeled_batches += 1
-        return self.stream.batch_number(self.cfg.seed + 1, k, self.cfg.batch_size)
+        return to_device(self.stream.batch_number(self.cfg.seed + 1, k, self.cfg.batch_size), self.device)
 
     def losses(self, batch: MultiviewBatch) -> dict[str, torch.Tensor]:
         cfg, bp = self.cfg, self.cfg.back_projection

@@ -35,7 +35,7 @@ from ..camera import intrinsic_from_screen, project_with_intrinsics
 from ..config import TrainConfig
 from ..data.dataset import SequenceSet
 from ..data.protocols import split_list
-from ..data.windows import Batch
+from ..data.windows import Batch, to_device
 from ..errors import PoseliftError
 from ..metrics import bone_lengths, mpjpe, weighted_mpjpe
 from ..models.temporal import ModelConfig, build_model, causal_shift, receptive_field
@@ -150,9 +150,9 @@ def pair_exports(trainer: Trainer) -> list[tuple[str, dict, dict]]:
 
 
 def build_pair(cfg: TrainConfig) -> PoseAndTrajectory:
-    strided = cfg.stride == 1
-    return PoseAndTrajectory(build_model(cfg.model, strided=strided),
-                             build_model(trajectory_config(cfg.model), strided=strided))
+    strided, fast = cfg.stride == 1, cfg.engine == "fast"
+    return PoseAndTrajectory(build_model(cfg.model, strided=strided, fast=fast),
+                             build_model(trajectory_config(cfg.model), strided=strided, fast=fast))
 
 
 class SemiTrainer(Trainer):
@@ -194,7 +194,7 @@ class SemiTrainer(Trainer):
     def unlabeled_batch(self) -> Batch:
         k = self.state.unlabeled_batches
         self.state.unlabeled_batches += 1
-        return self.unlabeled.batch_number(self.cfg.seed + 1, k, self.cfg.batch_size)
+        return to_device(self.unlabeled.batch_number(self.cfg.seed + 1, k, self.cfg.batch_size), self.device)
 
     def loss_terms(self, labeled: Batch, unlabeled: Batch | None) -> dict[str, torch.Tensor]:
         """The loss terms of one step (metres; the 2D reprojection term in normalised units)."""

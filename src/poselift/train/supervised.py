@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ..config import TrainConfig
 from ..data.dataset import SequenceSet, ViewOptions, build_cmu_training_set
-from ..data.windows import ClipSampler
+from ..data.windows import ClipSampler, to_device
 from ..errors import PoseliftError
 from ..metrics import mpjpe, weighted_mpjpe
 from ..skeleton import get_skeleton
@@ -124,6 +124,16 @@ def make_sampler(cfg: TrainConfig, data: SequenceSet, labels: bool = True, camer
     )
 
 
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda[:i]`` or ``auto`` (CUDA when there is one)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise PoseliftError(f"device {name!r} asked for, but this torch sees no CUDA device")
+    return device
+
+
 @dataclass
 class TrainState:
     epoch: int = 0  # current epoch (0-based)
@@ -155,7 +165,8 @@ class Trainer:
         self.data = data if data is not None else load_training_set(cfg)
         fit_model_to_data(cfg, self.data)
         self.sampler = self.make_sampler()
-        self.model = self.build_network()
+        self.device = resolve_device(cfg.device)
+        self.model = self.build_network().to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, amsgrad=True)
         self.ema = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
         self.state = TrainState(lr=cfg.lr, history=[])
@@ -168,7 +179,7 @@ class Trainer:
         return make_sampler(self.cfg, self.data)
 
     def build_network(self) -> torch.nn.Module:
-        return build_model(self.cfg.model, strided=self.cfg.stride == 1)
+        return build_model(self.cfg.model, strided=self.cfg.stride == 1, fast=self.cfg.engine == "fast")
 
     # ------------------------------------------------------------------ checkpoints
     def _meta(self) -> dict:
@@ -244,7 +255,9 @@ class Trainer:
     def step(self, batch) -> dict[str, float]:
         """One optimiser step; the loss terms, ``loss`` their sum."""
         self.optimizer.zero_grad(set_to_none=True)
-        terms = self.losses(batch)
+        batch = to_device(batch, self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16"):
+            terms = {k: v.float() for k, v in self.losses(batch).items()}
         loss = sum(terms.values())
         loss.backward()
         self.optimizer.step()
