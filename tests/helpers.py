@@ -135,3 +135,17 @@ def write_3dhp_mat(path, camera, seed=0, activity=True):
     return cam3d, univ, px
 
 
+
+
+def randomise_bn(model, seed: int = 0):
+    """Give every batch norm of ``model`` non-trivial statistics and affine parameters."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return model

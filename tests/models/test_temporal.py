@@ -6,15 +6,7 @@ from poselift.models.temporal import (
     ModelConfig, TemporalModel, TemporalModelStrided, causal_shift, model_info, receptive_field,
 )
 
-
-def _randomise_bn(model):
-    g = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm1d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+from helpers import randomise_bn as _randomise_bn
 
 
 @pytest.mark.parametrize("arc,params,rf", [([3, 3, 3], 8_555_571, 27), ([3, 3, 3, 3, 3], 16_952_371, 243),

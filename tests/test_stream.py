@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import torch
+
+import poselift
+from poselift.data.windows import pad_sequence_torch
+from poselift.errors import PoseliftError
+from poselift.models.temporal import ModelConfig, TemporalModel
+from poselift.stream import Stream
+
+from helpers import randomise_bn
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    return randomise_bn(TemporalModel(ModelConfig(**{"channels": 32, **kw}))).eval()
+
+
+def _offline(model, seq):
+    x = pad_sequence_torch(torch.as_tensor(seq), model.receptive_field, model.total_causal_shift, dim=0)[None]
+    with torch.no_grad():
+        return model(x)[0].numpy()
+
+
+@pytest.mark.parametrize("arc", [[3, 3, 3], [3, 3, 3, 3, 3], [5, 3], [1]])
+@pytest.mark.parametrize("dense", [False, True])
+def test_causal_stream_equals_the_full_sequence_output(arc, dense):
+    model = _model(filter_widths=arc, causal=True, dense=dense)
+    seq = np.random.default_rng(0).normal(size=(model.receptive_field + 40, 17, 2)).astype(np.float32)
+    stream = Stream(model)
+    assert stream.latency == 0
+    out = [stream.push(frame) for frame in seq]
+    assert all(o is not None for o in out) and stream.flush() == []
+    np.testing.assert_allclose(np.stack(out), _offline(model, seq), atol=1e-5)
+
+
+def test_symmetric_stream_answers_half_a_receptive_field_later():
+    model = _model(filter_widths=[3, 3, 3])
+    seq = np.random.default_rng(1).normal(size=(60, 17, 2)).astype(np.float32)
+    stream = Stream(model)
+    assert stream.latency == 13
+    out = [stream.push(frame) for frame in seq]
+    assert all(o is None for o in out[:13]) and all(o is not None for o in out[13:])
+    got = np.stack([o for o in out if o is not None] + stream.flush())
+    np.testing.assert_allclose(got, _offline(model, seq), atol=1e-5)
+
+
+def test_short_sequences_and_restart():
+    model = _model(filter_widths=[3, 3, 3], causal=True)
+    stream = Stream(model)
+    seq = np.random.default_rng(2).normal(size=(3, 17, 2)).astype(np.float32)
+    np.testing.assert_allclose(np.stack([stream.push(f) for f in seq]), _offline(model, seq), atol=1e-5)
+    stream.reset()  # a new sequence starts from its own first frame
+    np.testing.assert_allclose(stream.push(seq[2]), _offline(model, seq[2:3])[0], atol=1e-5)
+
+
+def test_batch_of_streams():
+    model = _model(filter_widths=[3, 3], causal=True)
+    seqs = np.random.default_rng(3).normal(size=(4, 20, 17, 2)).astype(np.float32)
+    stream = Stream(model, batch=4)
+    out = np.stack([stream.push(seqs[:, t]) for t in range(20)], axis=1)
+    for b in range(4):
+        np.testing.assert_allclose(out[b], _offline(model, seqs[b]), atol=1e-5)
+
+
+def test_bad_frames_are_refused():
+    stream = Stream(_model(filter_widths=[3], causal=True))
+    with pytest.raises(PoseliftError, match=r"\(1, 17, 2\)"):
+        stream.push(np.zeros((15, 2)))
+    bad = np.zeros((17, 2))
+    bad[3, 1] = np.nan
+    with pytest.raises(PoseliftError, match="NaN"):
+        stream.push(bad)
+
+
+def test_stream_on_the_bundled_model():
+    stream = poselift.Stream.from_checkpoint("default")
+    assert stream.joints_in == 17 and stream.latency == 13
+    frame = np.random.default_rng(0).uniform(-0.5, 0.5, size=(17, 2))
+    assert stream.push(frame) is None
+    assert len(stream.flush()) == 1
