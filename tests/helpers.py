@@ -149,3 +149,17 @@ def randomise_bn(model, seed: int = 0):
             m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
     return model
+
+
+def write_cmu_train(folder, subjects=("01", "03", "06"), frames: int = 80):
+    """A CMU-style training folder: one ``cmu_<subject>.npz`` of two clips per subject."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, subj in enumerate(subjects):
+        save_npz(folder / f"cmu_{subj}.npz", {
+            "positions": random_motion(frames, seed=i), "offsets": np.array([0, frames * 9 // 16, frames]),
+            "clip_names": np.array([f"{subj}_01", f"{subj}_02"]), "descriptions": np.array(["walk", "run"]),
+            "subject": np.str_(subj)})
+    return folder

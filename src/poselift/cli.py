@@ -93,7 +93,12 @@ def cmd_train(a) -> int:
     ckdir = Path(cfg.checkpoint_dir)
     if (ckdir / "last.safetensors").exists() and not a.resume and not a.overwrite:
         raise PoseliftError("holds a training run already (use --resume to continue it or --overwrite to restart)", ckdir)
-    trainer = make_trainer(cfg, progress=not a.quiet)
+    from .train import distributed
+
+    ctx = distributed.setup(cfg.device)  # torchrun: join the process group
+    if ctx:
+        distributed.barrier()  # every process has checked the folder before anyone writes to it
+    trainer = make_trainer(cfg, progress=not a.quiet and (ctx is None or ctx.main))
     if a.resume and trainer.resume():
         print(f"resuming at epoch {trainer.state.epoch + 1}, batch {trainer.state.batch}, "
               f"{trainer.state.drawn:,} clips drawn", file=sys.stderr)
@@ -103,12 +108,16 @@ def cmd_train(a) -> int:
     if cfg.semi_supervised:
         print(f"semi-supervised: {trainer.unlabeled.num_frames:,} unlabeled frames in {len(trainer.unlabeled_data)} "
               f"sequences; warm-up {cfg.warmup} epoch(s)", file=sys.stderr)
-    ckdir.mkdir(parents=True, exist_ok=True)
-    (ckdir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    if ctx is None or ctx.main:
+        ckdir.mkdir(parents=True, exist_ok=True)
+        (ckdir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     state = trainer.train()
-    last = state.history[-1] if state.history else {}
-    print(json.dumps({"checkpoint": str(ckdir / "model.safetensors"), "clips": state.drawn,
-                      "final_loss_mm": last.get("loss_mm")}))
+    if ctx:
+        distributed.finish()
+    if ctx is None or ctx.main:
+        last = state.history[-1] if state.history else {}
+        print(json.dumps({"checkpoint": str(ckdir / "model.safetensors"), "clips": state.drawn,
+                          "final_loss_mm": last.get("loss_mm")}))
     return 0
 
 
@@ -250,6 +259,29 @@ def cmd_prepare(a) -> int:
 
     info = prepared_info(out)
     print(f"wrote {out}: {info.dataset}, subjects {', '.join(info.subjects)}, 2D sources {', '.join(info.sources)}")
+    return 0
+
+
+def cmd_bench(a) -> int:
+    from .bench import BenchOptions, format_table, run_bench, write_json
+
+    if a.json and Path(a.json).exists() and not a.overwrite:
+        raise PoseliftError("exists already (use --overwrite to replace it)", a.json)
+    opt = BenchOptions(device=a.device, train_batch=a.train_batch, repeats=a.repeats, threads=a.threads,
+                       quick=a.quick)
+    result = run_bench(opt, parts=a.parts.split(",") if a.parts else None, progress=not a.quiet)
+    print(format_table(result))
+    if a.json:
+        write_json(result, a.json, overwrite=a.overwrite)
+        print(f"wrote {a.json}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(a) -> int:
+    from .export_onnx import export_onnx
+
+    out = export_onnx(a.checkpoint, a.onnx, overwrite=a.overwrite, opset=a.opset)
+    print(f"wrote {out}")
     return 0
 
 
@@ -411,6 +443,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_prepare)
+
+    s = sub.add_parser("bench", help="speed of training, inference and streaming against the straightforward path")
+    s.add_argument("--json", default=None, help="also write every figure to this JSON file")
+    s.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    s.add_argument("--train-batch", type=int, default=1024, help="training batch (1024, the published recipe)")
+    s.add_argument("--repeats", type=int, default=3, help="timed repetitions per figure (median)")
+    s.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    s.add_argument("--parts", default=None, help="comma-separated subset: train_27,train_243,infer_243,stream_243,data_243")
+    s.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("export", help="export a lifter checkpoint to ONNX")
+    s.add_argument("--checkpoint", default="default", help="model file (default: the bundled COCO-17 lifter)")
+    s.add_argument("--onnx", required=True, help="output .onnx file")
+    s.add_argument("--opset", type=int, default=17)
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("demo", help="run the whole pipeline on the bundled clip (offline)")
     s.add_argument("--out", default="poselift-demo")

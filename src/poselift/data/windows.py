@@ -45,10 +45,11 @@ class Batch:
     def __len__(self) -> int:
         return len(self.index)
 
-    def take(self, n: int) -> "Batch":
-        """The first ``n`` clips."""
-        cut = (lambda t: None if t is None else t[:n])
-        return Batch(self.inputs_2d[:n], cut(self.targets_3d), self.index[:n], cut(self.roots_3d),
+    def take(self, rows: int | slice) -> "Batch":
+        """The first ``rows`` clips (or a slice of them)."""
+        sl = slice(0, rows) if isinstance(rows, int) else rows
+        cut = (lambda t: None if t is None else t[sl])
+        return Batch(self.inputs_2d[sl], cut(self.targets_3d), self.index[sl], cut(self.roots_3d),
                      cut(self.intrinsics))
 
 

@@ -52,15 +52,33 @@ def relu_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     return _ReluDropout.apply(x, _keep_mask(x.shape, p, x.device), 1.0 / (1.0 - p))
 
 
+def frame_major(model: torch.nn.Module) -> torch.nn.Module:
+    """Store each convolution weight (C', C, w) frame-major in memory, i.e. as the (C', w, C)
+    array :func:`_matrix` reads, so that reading it is a view and its gradients come back in
+    the parameter's own layout (no copies; DistributedDataParallel's buckets match). Shapes,
+    names and values are unchanged."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv1d) and m.kernel_size[0] > 1:
+            m.weight.data = m.weight.data.permute(0, 2, 1).contiguous().permute(0, 2, 1)
+    return model
+
+
 def _matrix(conv: torch.nn.Conv1d) -> torch.Tensor:
     """Conv1d weight (C', C, w) as the (C', w·C) matrix that multiplies frame-major windows."""
     w = conv.weight
+    if w.shape[2] == 1:
+        return w.flatten(1)
     return w.permute(0, 2, 1).reshape(w.shape[0], -1)
 
 
-def _bn(x: torch.Tensor, bn: torch.nn.BatchNorm1d, training: bool) -> torch.Tensor:
-    """Batch norm over the rows of channels-last activations (N, T, C)."""
+def _bn(x: torch.Tensor, bn: torch.nn.BatchNorm1d, training: bool, sync: bool = False) -> torch.Tensor:
+    """Batch norm over the rows of channels-last activations (N, T, C); ``sync``: with
+    statistics over the rows of every process (distributed training)."""
     flat = x.reshape(-1, x.shape[-1])
+    if training and sync:
+        from ..train.distributed import global_batch_norm
+
+        return global_batch_norm(flat, bn).view(x.shape)
     y = F.batch_norm(flat, bn.running_mean, bn.running_var, bn.weight, bn.bias,
                      training, bn.momentum if bn.momentum is not None else 0.0, bn.eps)
     return y.view(x.shape)
@@ -82,7 +100,7 @@ def strided_features(model, x: torch.Tensor) -> torch.Tensor:
     def conv_bn_act(x, conv, bn, w):
         y = F.linear(x.reshape(n, x.shape[1] // w, w * x.shape[2]), _matrix(conv))
         _update_bn_count(bn, training)
-        return relu_dropout(_bn(y, bn, training), p, training)
+        return relu_dropout(_bn(y, bn, training, model.sync_bn), p, training)
 
     x = conv_bn_act(x.reshape(n, t, -1), model.expand_conv, model.expand_bn, fw[0])
     for i, w in enumerate(fw[1:]):

@@ -81,6 +81,11 @@ class FoldedLifter(nn.Module):
             layer.weight, layer.bias = layer.weight.to(dtype), layer.bias.to(dtype)
         return self
 
+    def to_device(self, device) -> "FoldedLifter":
+        for layer in self.layers():
+            layer.weight, layer.bias = layer.weight.to(device), layer.bias.to(device)
+        return self
+
     @staticmethod
     def _conv(x: torch.Tensor, layer: FoldedLayer) -> torch.Tensor:
         """(N, T, C_in) → (N, T − span + 1, C_out), no activation."""

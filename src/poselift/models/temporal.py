@@ -108,6 +108,7 @@ class _TemporalBase(nn.Module):
         if strided and cfg.dense:
             raise PoseliftError("the strided twin has no dense variant")
         self.fast = False  # strided twin: compute as matrix products (see :mod:`.fast`)
+        self.sync_bn = False  # fast path, distributed training: batch statistics over all processes
 
     @property
     def receptive_field(self) -> int:
@@ -205,10 +206,15 @@ def build_model(cfg: ModelConfig, strided: bool = False, fast: bool = False) -> 
         from .embedding import PoseEmbedder
 
         model = PoseEmbedder(cfg, strided=strided)
-        model.trunk.fast = fast and strided
-        return model
-    model = TemporalModelStrided(cfg) if strided else TemporalModel(cfg)
-    model.fast = fast and strided
+        fast_net = model.trunk
+    else:
+        model = TemporalModelStrided(cfg) if strided else TemporalModel(cfg)
+        fast_net = model
+    if fast and strided:
+        from .fast import frame_major
+
+        fast_net.fast = True
+        frame_major(fast_net)
     return model
 
 

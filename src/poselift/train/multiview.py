@@ -199,6 +199,8 @@ class MultiviewTrainer(Trainer):
     through the network as one batch (shared batch-norm statistics).
     """
 
+    distributed_ok = False
+
     def __init__(self, cfg: TrainConfig, data: SequenceSet | None = None, progress: bool = True):
         if cfg.model.embed_dim < 1:
             raise PoseliftError("multi-view training needs an embedding size: --embed-dim N")

@@ -158,6 +158,8 @@ def build_pair(cfg: TrainConfig) -> PoseAndTrajectory:
 class SemiTrainer(Trainer):
     """Joint training of pose and trajectory models on labeled and unlabeled clips."""
 
+    distributed_ok = False
+
     def __init__(self, cfg: TrainConfig, data: SequenceSet | None = None, unlabeled: SequenceSet | None = None,
                  progress: bool = True):
         if not cfg.semi_supervised:

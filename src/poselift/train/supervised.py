@@ -30,6 +30,7 @@ from ..metrics import mpjpe, weighted_mpjpe
 from ..skeleton import get_skeleton
 from ..models.temporal import build_model, causal_shift, receptive_field
 from .checkpoint import load_checkpoint, load_tensors, save_checkpoint
+from . import distributed
 from .ema import WeightAverage
 
 LAST = "last.safetensors"  # full training state
@@ -124,10 +125,12 @@ def make_sampler(cfg: TrainConfig, data: SequenceSet, labels: bool = True, camer
     )
 
 
-def resolve_device(name: str) -> torch.device:
-    """``cpu``, ``cuda[:i]`` or ``auto`` (CUDA when there is one)."""
+def resolve_device(name: str, dist=None) -> torch.device:
+    """``cpu``, ``cuda[:i]`` or ``auto`` (CUDA when there is one); distributed: this process's GPU."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
+    if dist and name == "cuda":
+        name = f"cuda:{dist.local_rank}"
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise PoseliftError(f"device {name!r} asked for, but this torch sees no CUDA device")
@@ -156,6 +159,8 @@ class TrainState:
 class Trainer:
     """Supervised training; :class:`~poselift.train.semi.SemiTrainer` extends it."""
 
+    distributed_ok = True  # data-parallel training is supported (see :mod:`.distributed`)
+
     def __init__(self, cfg: TrainConfig, data: SequenceSet | None = None, progress: bool = True):
         cfg.validate()
         self.cfg = cfg
@@ -165,15 +170,22 @@ class Trainer:
         self.data = data if data is not None else load_training_set(cfg)
         fit_model_to_data(cfg, self.data)
         self.sampler = self.make_sampler()
-        self.device = resolve_device(cfg.device)
+        self.dist = distributed.current()
+        self.device = resolve_device(cfg.device, self.dist)
         self.model = self.build_network().to(self.device)
+        self.net = self.model  # what computes the forward pass: the model, or its DDP wrapper
+        if self.dist and not self.distributed_ok:
+            raise PoseliftError("distributed training supports supervised training only, for now")
+        if self.dist:
+            self.net = distributed.wrap(self.model, self.device, self.dist)
+            torch.manual_seed(cfg.seed + 7919 * (self.dist.rank + 1))  # own dropout masks per process
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, amsgrad=True)
         self.ema = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
         self.state = TrainState(lr=cfg.lr, history=[])
         self.n_epochs = planned_epochs(cfg, len(self.sampler))
         self.total = budget(cfg, len(self.sampler))
         self.dir = Path(cfg.checkpoint_dir)
-        self.progress = progress
+        self.progress = progress and (self.dist is None or self.dist.main)
 
     def make_sampler(self) -> ClipSampler:
         return make_sampler(self.cfg, self.data)
@@ -207,6 +219,8 @@ class Trainer:
         return [(MODEL, self.exported_weights(), self._meta())]
 
     def save(self) -> None:
+        if self.dist and not self.dist.main:
+            return
         if self.ema:
             self.state.ema_updates = self.ema.updates
         meta = self._meta()
@@ -237,6 +251,8 @@ class Trainer:
         self.state = TrainState.from_dict(meta["state"])
         if self.ema:
             self.ema.load(load_tensors(path, "ema."), self.state.ema_updates)
+        if self.dist:  # the checkpoint holds rank 0's generator: each process goes on with its own
+            torch.manual_seed(self.cfg.seed + 7919 * (self.dist.rank + 1) + self.state.drawn)
         return True
 
     # ---------------------------------------------------------------------- training
@@ -247,23 +263,29 @@ class Trainer:
 
     def losses(self, batch) -> dict[str, torch.Tensor]:
         """The loss terms of one batch (metres), summed with weight 1 by :meth:`step`."""
-        pred = self.model(batch.inputs_2d)
+        pred = self.net(batch.inputs_2d)
         if self.cfg.target == "trajectory":  # weighted by 1/depth: far subjects are harder
             return {"trajectory": weighted_mpjpe(pred, batch.targets_3d, 1 / batch.targets_3d[..., 2])}
         return {"pose": mpjpe(pred, batch.targets_3d)}
 
     def step(self, batch) -> dict[str, float]:
-        """One optimiser step; the loss terms, ``loss`` their sum."""
+        """One optimiser step; the loss terms, ``loss`` their sum (means over the global batch)."""
         self.optimizer.zero_grad(set_to_none=True)
+        weight = 1.0
+        if self.dist:  # this process's share; the loss scaled so that DDP's average is the global mean
+            rows = distributed.share(len(batch), self.dist)
+            weight = (rows.stop - rows.start) / len(batch)
+            batch = batch.take(rows)
         batch = to_device(batch, self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16"):
             terms = {k: v.float() for k, v in self.losses(batch).items()}
         loss = sum(terms.values())
-        loss.backward()
+        (loss * (weight * self.dist.world) if self.dist else loss).backward()
         self.optimizer.step()
         if self.ema:
             self.ema.update(self.model)
-        return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+        out = {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+        return distributed.reduce_mean(out, weight, self.device) if self.dist else out
 
     def train(self, stop_after_steps: int | None = None) -> TrainState:
         """Run until the budget is spent (or ``stop_after_steps`` steps, for tests)."""
