@@ -211,6 +211,12 @@ def cmd_retrieve(a) -> int:
 
 
 def cmd_infer(a) -> int:
+    if a.realtime:
+        return _infer_realtime(a)
+    if a.jsonl:
+        raise PoseliftError("--jsonl goes with --realtime")
+    if a.out is None:
+        raise PoseliftError("give an output folder: --out DIR")
     from .infer import infer
 
     out = infer(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person, layout=a.layout,
@@ -221,6 +227,22 @@ def cmd_infer(a) -> int:
     for k, v in out.items():
         print(f"{k}: {v}")
     print(f"keypoints: {report}", file=sys.stderr)
+    return 0
+
+
+def _infer_realtime(a) -> int:
+    from .realtime import run_realtime
+
+    if a.out is None and not a.jsonl:
+        raise PoseliftError("give --out DIR and/or --jsonl FILE (- for stdout) for the results")
+    rec, timing = run_realtime(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person,
+                               layout=a.layout, width=a.width, height=a.height, fps=a.fps, focal=a.focal,
+                               trajectory=a.trajectory, min_score=a.min_score, jsonl=a.jsonl, overwrite=a.overwrite,
+                               progress=not a.quiet)
+    for k, v in rec.outputs.items():
+        print(f"{k}: {v}", file=sys.stderr if a.jsonl == "-" else sys.stdout)
+    print(rec.report, file=sys.stderr)
+    print(json.dumps(timing), file=sys.stderr)
     return 0
 
 
@@ -404,8 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_retrieve)
 
     s = sub.add_parser("infer", help="video or 2D keypoint file in; 3D motion, renders and exports out")
-    s.add_argument("source", help="a video, or 2D keypoints (COCO/MMPose JSON, OpenPose folder, VideoPose3D npz)")
-    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("source", help="a video, or 2D keypoints (COCO/MMPose JSON, OpenPose folder, VideoPose3D npz); "
+                                  "with --realtime also a camera (0 = /dev/video0) or a stream URL")
+    s.add_argument("--out", help="output folder (required unless --realtime --jsonl)")
     s.add_argument("--checkpoint", default="default", help="pose model (default: the bundled one for the input)")
     s.add_argument("--allow-pickle", action="store_true", help="read legacy pickled files (trusted files only)")
     s.add_argument("--person", type=int, default=0, help="k-th most visible person (default 0)")
@@ -418,6 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trajectory", choices=["auto", "model", "reprojection"], default="auto",
                    help="root placement: the bundled trajectory model, or reprojection of the lifted pose "
                         "(auto: the model where one is bundled for the input's layout)")
+    s.add_argument("--realtime", action="store_true",
+                   help="lift each frame as it arrives (cached streaming model; exports, no renders)")
+    s.add_argument("--jsonl", help="with --realtime: one JSON line per lifted frame to this file (- = stdout)")
     s.add_argument("--no-video", action="store_true", help="skip the mp4 render")
     s.add_argument("--gif", action="store_true", help="also write a GIF")
     s.add_argument("--overwrite", action="store_true")

@@ -185,6 +185,39 @@ def iter_frames(path, max_frames: int | None = None) -> Iterator[np.ndarray]:
         container.close()
 
 
+def iter_live_frames(source: str) -> tuple[Iterator[np.ndarray], dict]:
+    """Frames of a camera (``"0"`` → ``/dev/video0``, through video4linux) or a network stream
+    (``rtsp://``, ``http://``, ...) as RGB arrays, as they arrive; and what the source says
+    about itself (width, height, fps; ``frames`` None)."""
+    av = _av()
+    target, options = source, {}
+    if source.isdigit():
+        target, options = f"/dev/video{source}", {"format": "v4l2"}
+    try:
+        container = av.open(target, mode="r", timeout=10.0, **options)
+    except av.error.FFmpegError as e:
+        raise PoseliftError(f"cannot open the live source ({_ffmpeg_message(e)})", source) from None
+    except OSError as e:
+        raise PoseliftError(f"cannot open the live source ({e.strerror or e})", source) from None
+    if not container.streams.video:
+        container.close()
+        raise PoseliftError("has no video stream", source)
+    stream = container.streams.video[0]
+    meta = {"width": stream.codec_context.width, "height": stream.codec_context.height,
+            "fps": _rate(stream) or 30.0, "frames": None}
+
+    def frames():
+        try:
+            for frame in container.decode(stream):
+                yield _upright(frame.to_ndarray(format="rgb24"), _rotation(frame))
+        except av.error.FFmpegError as e:
+            raise PoseliftError(f"stream broke off ({_ffmpeg_message(e)})", source) from None
+        finally:
+            container.close()
+
+    return frames(), meta
+
+
 def _fraction(fps, path) -> Fraction:
     try:
         value = float(fps)
