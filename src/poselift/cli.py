@@ -142,7 +142,7 @@ def cmd_evaluate(a) -> int:
     res = evaluate_checkpoint(a.checkpoint, a.bench, a.input, flip_test=not a.no_test_flip,
                               progress=not a.quiet, threads=a.threads, pose_checkpoint=pose, data=a.data,
                               dataset=a.dataset, subjects=split_list(a.subjects) or None,
-                              actions=split_list(a.actions) or None)
+                              actions=split_list(a.actions) or None, precision=a.precision)
     where = a.bench if a.data == "cmu" else a.dataset
     print(format_table(res, "per_subject", title=f"{a.checkpoint} on {where}, input {a.input} (mm)"))
     if a.by_description or a.data in ("h36m", "humaneva"):
@@ -400,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--actions", help="only these actions, comma-separated (default: all; HumanEva: Walk,Jog,Box)")
     s.add_argument("--json", help="write the full result here")
     s.add_argument("--no-test-flip", action="store_true")
+    s.add_argument("--precision", choices=["fp32", "bf16", "reference"], default="fp32",
+                   help="fp32: batch norm folded (default); bf16: folded, in bfloat16; reference: the plain model")
     s.add_argument("--by-description", action="store_true", help="also print the per-description table")
     s.add_argument("--layout", choices=["h36m17", "coco17"], default="h36m17",
                    help="with --checkpoint default: which bundled model (coco17 inputs are derived from the 3D)")

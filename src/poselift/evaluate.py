@@ -246,11 +246,13 @@ def load_eval_subjects(data: str = "cmu", bench_dir=None, dataset=None, source: 
 
 def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip_test: bool = True,
                         progress: bool = True, threads: int = 0, pose_checkpoint=None, *, data: str = "cmu",
-                        dataset=None, subjects=None, actions=None) -> dict:
+                        dataset=None, subjects=None, actions=None, precision: str = "fp32") -> dict:
     """Evaluate a pose model, or a trajectory model (with ``pose_checkpoint``: also the
     absolute error of pose + root and the reprojection baseline), on CMU-17 benchmark files
-    (``bench_dir``) or a prepared ``dataset`` of kind ``data`` (see :func:`load_eval_subjects`)."""
+    (``bench_dir``) or a prepared ``dataset`` of kind ``data`` (see :func:`load_eval_subjects`).
+    ``precision``: how the model runs (see :func:`~poselift.models.folded.inference_model`)."""
     from .data.protocols import protocol
+    from .models.folded import inference_model
 
     if threads > 0:
         torch.set_num_threads(threads)
@@ -267,16 +269,20 @@ def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip
             if pose_meta.get("target", "pose") != "pose":
                 raise PoseliftError("not a pose model", pose_checkpoint)
             pose_layout = pose_meta.get("skeleton_in", "h36m17")
-        result = evaluate_trajectory(model, found, input_kind, pose_model, flip_test, progress, layout, pose_layout)
+        if pose_model is not None:
+            pose_model = inference_model(pose_model, precision)
+        result = evaluate_trajectory(inference_model(model, precision), found, input_kind, pose_model, flip_test,
+                                     progress, layout, pose_layout)
         result["pose_checkpoint"] = str(pose_checkpoint) if pose_checkpoint else None
     else:
-        result = evaluate_bench(model, found, input_kind, flip_test, progress, layout=layout,
+        result = evaluate_bench(inference_model(model, precision), found, input_kind, flip_test, progress, layout=layout,
                                 extra_metrics=protocol(data).extra_metrics,
                                 layout_out=meta.get("skeleton_out", "h36m17"))
     result["data"] = data
     result["input_layout"] = layout
     result["checkpoint"] = str(checkpoint)
     result["model"] = meta["model"]
+    result["precision"] = precision
     return result
 
 

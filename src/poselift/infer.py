@@ -56,8 +56,11 @@ class Lifter:
     """A loaded pose lifter. ``Lifter(layout=...)`` uses the bundled model for that layout."""
 
     def __init__(self, checkpoint=None, device: str = "cpu", flip_test: bool = True, layout: str = "coco17"):
+        from .models.folded import inference_model
+
         self.path = resolve_checkpoint(checkpoint, layout)
-        self.model, self.meta = load_model(self.path, device)
+        model, self.meta = load_model(self.path, device)
+        self.model = inference_model(model)  # batch norm folded: the same output, faster
         self.device = device
         self.flip_test = flip_test
         self.layout_in = self.meta.get("skeleton_in", "h36m17")
@@ -86,8 +89,11 @@ class TrajectoryModel:
     """A loaded root trajectory model: pixels + intrinsics → root in the camera frame."""
 
     def __init__(self, checkpoint, device: str = "cpu", flip_test: bool = True):
+        from .models.folded import inference_model
+
         self.path = Path(checkpoint)
-        self.model, self.meta = load_model(self.path, device)
+        model, self.meta = load_model(self.path, device)
+        self.model = inference_model(model)
         if self.meta.get("target") != "trajectory":
             raise PoseliftError("this is not a trajectory model", self.path)
         self.device, self.flip_test = device, flip_test
