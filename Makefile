@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml requirements-video.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# the pinned CPU build of torch first, so that nothing pulls CUDA packages
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,export]"
 	# video stack: PyAV, OpenCV, and MediaPipe BlazePose without its optional heavy dependencies
 	$(BIN)/python -m pip install --quiet -r requirements-video.txt
 	$(BIN)/python -m pip install --quiet --no-deps mediapipe==0.10.21

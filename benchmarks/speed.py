@@ -35,7 +35,7 @@ def precision_check(out: Path) -> dict:
     rows = {}
     for precision in ("reference", "fp32", "bf16"):
         res = evaluate_checkpoint(ck, DATA / "cmu" / "val", "gt", progress=False, precision=precision)
-        rows[precision] = {k: 1000 * res[k] for k in ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")}
+        rows[precision] = {k: res[k] for k in ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")}
     for precision in ("fp32", "bf16"):
         rows[precision]["mpjpe_change"] = rows[precision]["mpjpe"] - rows["reference"]["mpjpe"]
     (out / "precision.json").write_text(json.dumps(rows, indent=1) + "\n")
@@ -57,7 +57,7 @@ def train_check(out: Path) -> dict:
             sys.exit(f"training with {precision} failed")
         hist = json.loads((ck / "last.json").read_text())["state"]["history"]
         res = evaluate_checkpoint(ck / "model.safetensors", DATA / "cmu" / "val", "gt", progress=False)
-        rows[precision] = {"mpjpe": 1000 * res["mpjpe"], "n_mpjpe": 1000 * res["n_mpjpe"],
+        rows[precision] = {"mpjpe": res["mpjpe"], "n_mpjpe": res["n_mpjpe"],
                            "train_seconds": sum(h["seconds"] for h in hist), "final_loss_mm": hist[-1]["loss_mm"]}
     (out / "train_precision.json").write_text(json.dumps(rows, indent=1) + "\n")
     return rows

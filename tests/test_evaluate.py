@@ -26,6 +26,15 @@ def test_predict_sequence_gives_one_output_per_frame(frames, causal):
     assert ev.predict_sequence(m, x).shape == (frames, 17, 3)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_chunked_prediction_equals_one_pass(causal):
+    m = TemporalModel(ModelConfig(filter_widths=[3, 3], channels=16, causal=causal)).eval()
+    x = np.random.default_rng(2).normal(size=(103, 17, 2)).astype(np.float32)
+    whole = ev.predict_sequence(m, x, chunk=10_000)
+    for chunk in (1, 7, 50, 102):
+        np.testing.assert_allclose(ev.predict_sequence(m, x, chunk=chunk), whole, atol=1e-5)
+
+
 def test_flip_test_averages_prediction_and_unflipped_flip(tiny_model):
     x = np.random.default_rng(1).normal(size=(30, 17, 2)).astype(np.float32)
     plain = ev.predict_sequence(tiny_model, x, flip_test=False)

@@ -36,24 +36,36 @@ def load_model(path, device: str = "cpu") -> tuple[TemporalModel, dict]:
     return model.to(device).eval(), meta
 
 
+CHUNK = 8192  # output frames per pass: activations stay at a few tens of MB however long the sequence
+
+
 @torch.no_grad()
 def predict_sequence(
     model: TemporalModel, inputs_2d: np.ndarray, flip_test: bool = True, skeleton_in: Skeleton = H36M17,
-    skeleton_out: Skeleton = H36M17, device: str = "cpu",
+    skeleton_out: Skeleton = H36M17, device: str = "cpu", chunk: int = CHUNK,
 ) -> np.ndarray:
-    """Normalised 2D (T, J_in, 2) → 3D (T, J_out, 3), one output per input frame."""
+    """Normalised 2D (T, J_in, 2) → 3D (T, J_out, 3), one output per input frame.
+
+    Long sequences go through the model ``chunk`` output frames at a time, each chunk with
+    its receptive field of context, so memory is bounded and the output is the same as in
+    one pass (every output frame sees the same inputs)."""
     x = torch.as_tensor(np.asarray(inputs_2d, dtype=np.float32), device=device)
     if x.ndim != 3 or x.shape[0] == 0:
         raise PoseliftError(f"expected a sequence (frames, joints, 2) with at least one frame, got {tuple(x.shape)}")
-    x = pad_sequence_torch(x, model.receptive_field, model.total_causal_shift, dim=0)[None]
-    if flip_test:
-        x = torch.cat([x, flip_pose(x, skeleton_in)])
-    y = model(x)
-    if flip_test:
-        y = (y[0] + flip_pose(y[1], skeleton_out)) / 2
-    else:
-        y = y[0]
-    return y.cpu().numpy()
+    n = x.shape[0]
+    rf = model.receptive_field
+    x = pad_sequence_torch(x, rf, model.total_causal_shift, dim=0)[None]
+    out = None
+    for start in range(0, n, chunk):
+        part = x[:, start:start + min(chunk, n - start) + rf - 1]
+        if flip_test:
+            part = torch.cat([part, flip_pose(part, skeleton_in)])
+        y = model(part)
+        y = (y[0] + flip_pose(y[1], skeleton_out)) / 2 if flip_test else y[0]
+        if out is None:
+            out = np.empty((n, *y.shape[1:]), dtype=np.float32)
+        out[start:start + len(y)] = y.cpu().numpy()
+    return out
 
 
 def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout: str = "h36m17",

@@ -52,6 +52,14 @@ def _check_keypoints(kp: np.ndarray, joints: int) -> np.ndarray:
     return kp
 
 
+def check_pixels(kp: np.ndarray, width: int, height: int, path=None) -> None:
+    """Refuse keypoints that look normalised (all within [-1.5, 1.5]) where pixels are expected."""
+    finite = kp[np.isfinite(kp)]
+    if finite.size and max(width, height) > 16 and np.abs(finite).max() <= 1.5:
+        raise PoseliftError(f"keypoints look normalised (every coordinate within [-1.5, 1.5]) but pixels of a "
+                            f"{width}x{height} image are expected: give pixel coordinates", path)
+
+
 class Lifter:
     """A loaded pose lifter. ``Lifter(layout=...)`` uses the bundled model for that layout."""
 
@@ -79,6 +87,7 @@ class Lifter:
         from .skeleton import get_skeleton
 
         kp = _check_keypoints(keypoints, self.joints_in)
+        check_pixels(kp, width, height)
         x = normalize_screen_coordinates(kp, width, height).astype(np.float32)
         with torch.inference_mode():
             return predict_sequence(self.model, x, self.flip_test, skeleton_in=get_skeleton(self.layout_in),
@@ -198,6 +207,7 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
         raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
     if trajectory not in ("auto", "model", "reprojection"):
         raise PoseliftError(f"trajectory must be auto, model or reprojection, got {trajectory!r}")
+    check_pixels(seq.keypoints, w, h, source)
     filled, report = fill_gaps(seq, min_score=min_score)
     layout = filled.layout
     lifter = Lifter(checkpoint, layout=layout)
@@ -210,6 +220,9 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
         kp_pose, sc_pose = h36m17_from_coco17(kp_pose, sc_pose)
         filled = KeypointSequence(filled.keypoints, filled.scores, layout, filled.width, filled.height, filled.fps,
                                   filled.source, filled.notes + ["COCO-17 converted to Human3.6M-17 for this model"])
+    if kp_pose.shape[1] != lifter.joints_in:
+        raise PoseliftError(f"keypoints have {kp_pose.shape[1]} joints but the model takes {lifter.joints_in} "
+                            f"({lifter.path.name})", source)
     pose_rel = lifter.lift(kp_pose, w, h)
     traj_path = default_trajectory_checkpoint(layout) if layout in DEFAULT_TRAJECTORY else None
     if trajectory == "model" and traj_path is None:

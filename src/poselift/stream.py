@@ -102,6 +102,9 @@ class Stream:
                                 f"{self.model.cfg.in_features}) or ({self.joints_in}, 2), got {tuple(x.shape)}")
         if not torch.isfinite(x).all():
             raise PoseliftError("frame has NaN or infinite coordinates (fill gaps before streaming)")
+        if x.abs().max() > 10:
+            raise PoseliftError("frame looks like pixels (coordinates beyond ±10): the stream takes normalised "
+                                "coordinates (poselift.camera.normalize_screen_coordinates)")
         return x.reshape(self.batch, -1).to(self.model.expand.weight.dtype)
 
     def _step(self, x: torch.Tensor, prime: bool) -> torch.Tensor:

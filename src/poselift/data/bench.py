@@ -91,6 +91,15 @@ class BenchSubject:
         return [i for i, _, _, sl in self.clip_slices() if np.isnan(p2[:, sl]).all(axis=(1, 2, 3)).any()]
 
 
+def check_metres(positions: np.ndarray, path, what: str = "positions") -> None:
+    """Refuse 3D positions that look like millimetres (poselift works in metres)."""
+    if positions.size:
+        typical = float(np.median(np.abs(positions)))
+        if typical > 50:
+            raise PoseliftError(f"{what} look like millimetres (median |coordinate| {typical:.0f}); "
+                                "poselift expects metres: divide by 1000", path)
+
+
 def check_offsets(offsets: np.ndarray, n_frames: int, n_clips: int, path) -> None:
     if offsets.ndim != 1 or len(offsets) != n_clips + 1 or offsets[0] != 0 or offsets[-1] != n_frames:
         raise PoseliftError(f"clip offsets do not match {n_frames} frames in {n_clips} clips", path)
@@ -151,6 +160,7 @@ def parse_block(d: dict, path, prefix: str = "", sources: list[str] | None = Non
     p3 = d[prefix + "positions_3d_camera"]
     if p3.ndim != 4 or p3.shape[-1] != 3:
         raise PoseliftError(f"{prefix}positions_3d_camera must be (cameras, frames, joints, 3), got {p3.shape}", path)
+    check_metres(p3, path, f"{prefix}positions_3d_camera")
     n_cam, n_frames, n_joints = p3.shape[:3]
     joints_2d = joints_2d or {}
     p2, scores = {}, {}

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PoseliftError
-from .bench import BenchSubject, check_offsets, parse_block
+from .bench import BenchSubject, check_metres, check_offsets, parse_block
 from .formats import load_npz
 
 __all__ = ["BENCH_KEYS", "TRAIN_KEYS", "BenchSubject", "MocapClip", "load_bench_dir", "load_bench_file",
@@ -57,6 +57,7 @@ def load_train_file(path) -> list[MocapClip]:
         raise PoseliftError(f"positions must be (frames, joints, 3), got {pos.shape}", path)
     if not np.isfinite(pos).all():
         raise PoseliftError("positions contain NaN or inf", path)
+    check_metres(pos, path)
     off = d["offsets"].astype(np.int64)
     names = [str(n) for n in d["clip_names"]]
     check_offsets(off, len(pos), len(names), path)
