@@ -83,11 +83,13 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
-        model = ModelConfig.from_dict(d.pop("model", {}) or {})
+        model = d.pop("model", {}) or {}
+        if not isinstance(model, dict):
+            raise PoseliftError(f"config key 'model' must be a table of model settings, got {model!r:.40}")
         unknown = [k for k in d if k not in cls.__dataclass_fields__]
         if unknown:
             raise PoseliftError(f"unknown config key(s): {', '.join(unknown)}")
-        return cls(model=model, **d)
+        return cls(model=ModelConfig.from_dict(check_types(ModelConfig, model)), **check_types(cls, d))
 
     @property
     def input_norm(self) -> str:
@@ -138,6 +140,30 @@ class TrainConfig:
             raise PoseliftError("BN momentum must satisfy 0 < end <= start <= 1")
 
 
+def check_types(cls, values: dict) -> dict:
+    """``values`` for the fields of dataclass ``cls``, each of its field's type (ints are
+    taken for floats); a :class:`PoseliftError` names the first that is not."""
+    out = {}
+    for key, value in values.items():
+        f = cls.__dataclass_fields__.get(key)
+        if f is None:
+            out[key] = value
+            continue
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        want = type(default)
+        ok = isinstance(value, want) and (want is bool or not isinstance(value, bool))
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if want is list:
+            ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        if not ok:
+            kind = "a list of whole numbers" if want is list else {bool: "true or false", int: "a whole number",
+                                                                   float: "a number", str: "text"}.get(want, want.__name__)
+            raise PoseliftError(f"config key {key!r} must be {kind}, got {value!r:.40}")
+        out[key] = value
+    return out
+
+
 def load_toml(path) -> dict:
     path = Path(path)
     try:
@@ -147,6 +173,10 @@ def load_toml(path) -> dict:
         raise PoseliftError("config file not found", path) from None
     except tomllib.TOMLDecodeError as e:
         raise PoseliftError(f"not valid TOML ({e})", path) from None
+    except UnicodeDecodeError:
+        raise PoseliftError("not valid TOML (not UTF-8 text)", path) from None
+    except OSError as e:
+        raise PoseliftError(f"cannot read ({e.strerror or e})", path) from None
 
 
 def merge(base: dict, overrides: dict) -> dict:

@@ -71,6 +71,8 @@ def _open(path: Path):
         container = av.open(os.fspath(path), mode="r")
     except av.error.FFmpegError as e:
         raise PoseliftError(f"not a readable video ({_ffmpeg_message(e)})", path) from None
+    except UnicodeDecodeError:  # PyAV decodes the container's metadata as text
+        raise PoseliftError("not a readable video (its metadata is not valid text)", path) from None
     except OSError as e:
         raise PoseliftError(f"cannot open ({e.strerror or e})", path) from None
     if not container.streams.video:
