@@ -11,6 +11,8 @@ drawn (each seen from two views), the same learning-rate schedule (see ``schedul
 
 * ``supervised``: the pose loss on batches of labeled instants only;
 * ``mcss``: + each step a batch of any instants for the multi-view loss;
+* ``supervised-trunk``, ``mcss-trunk``: the same with the pose head on the trunk's features
+  (the embedding a side branch that the multi-view loss trains);
 * ``mcss-bp``: MCSS + back-projection (a trajectory model; reprojection of that batch's
   unlabeled instants through their intrinsics; bone length) after a warm-up of a quarter
   of the epochs.
@@ -47,7 +49,11 @@ from poselift.retrieval import (bench_gallery, embed_sequence, keypoint_embeddin
 from poselift.train.multiview import MultiviewTrainer
 
 DATA = Path(os.environ.get("POSELIFT_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-VARIANTS = {"supervised": {"multiview_weight": 0.0}, "mcss": {}, "mcss-bp": {"back_projection": True}}
+VARIANTS = {"supervised": {"multiview_weight": 0.0}, "mcss": {}, "mcss-bp": {"back_projection": True},
+            "supervised-trunk": {"multiview_weight": 0.0}, "mcss-trunk": {}}
+DEFAULT_VARIANTS = ("supervised", "mcss", "mcss-bp")
+# variants whose pose head reads the trunk features (the embedding a side branch)
+TRUNK = {"supervised-trunk", "mcss-trunk"}
 
 
 def schedule(train_dir, fraction: float, samples: int) -> dict:
@@ -75,7 +81,8 @@ def train(a, fraction: float, variant: str, name: str | None = None, **extra) ->
                     input_layout=LAYOUT, label_fraction=fraction, margin=a.margin, window=a.window, mining=a.mining)
     settings.update(schedule(a.train_dir, fraction, a.samples), **VARIANTS[variant], **extra)
     cfg = TrainConfig(model=ModelConfig(filter_widths=[int(v) for v in a.architecture.split(",")],
-                                        channels=a.channels, embed_dim=a.embed_dim), **settings)
+                                        channels=a.channels, embed_dim=a.embed_dim,
+                                        pose_from="trunk" if variant in TRUNK else "embedding"), **settings)
     trainer = MultiviewTrainer(cfg, progress=not a.quiet)
     if trainer.resume():
         print(f"{out}: resumed at {trainer.state.drawn:,} instants", file=sys.stderr)
@@ -154,7 +161,7 @@ def cross_validate(a) -> int:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--fractions", default="0.01,0.1,1", help="labeled fraction of every clip, comma-separated")
-    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS), help=f"any of {', '.join(VARIANTS)}")
     p.add_argument("-arc", "--architecture", default="3,3,3")
     p.add_argument("-ch", "--channels", type=int, default=256)
     p.add_argument("--embed-dim", type=int, default=32)
@@ -218,7 +225,8 @@ def main(argv=None) -> int:
         g, d = r["gt"], r["det"]
         print(f"{r['fraction']:>7.0%}{r['variant']:>12}{g['mpjpe']:>10.1f}{g['p_mpjpe']:>9.1f}{g['n_mpjpe']:>9.1f}"
               f"{d['mpjpe']:>11.1f}{d['p_mpjpe']:>9.1f}{d['n_mpjpe']:>9.1f}")
-    save_json(Path(a.out) / "multiview.json", {"rows": rows, "retrieval": retrieval, "args": vars(a)})
+    name = "multiview.json" if a.variants == ",".join(DEFAULT_VARIANTS) else f"multiview-{a.variants.replace(',', '+')}.json"
+    save_json(Path(a.out) / name, {"rows": rows, "retrieval": retrieval, "args": vars(a)})
     return 0
 
 

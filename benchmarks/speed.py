@@ -70,11 +70,15 @@ def main() -> None:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--train-check", action="store_true", help="also train fp32 vs bf16 (about 8 min on 2 cores)")
+    p.add_argument("--no-bench", action="store_true", help="reuse --out/bench.json instead of measuring again")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = run_bench(BenchOptions(device=a.device, quick=a.quick, threads=a.threads))
-    write_json(result, out / "bench.json", overwrite=True)
+    if a.no_bench:
+        result = json.loads((out / "bench.json").read_text())
+    else:
+        result = run_bench(BenchOptions(device=a.device, quick=a.quick, threads=a.threads))
+        write_json(result, out / "bench.json", overwrite=True)
     print(format_table(result))
     print(f"\n(all figures: {out / 'bench.json'})")
     if not (DATA / "cmu" / "val").is_dir():

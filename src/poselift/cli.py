@@ -33,7 +33,7 @@ def _model_overrides(a) -> dict:
     m = {
         "filter_widths": a.architecture, "channels": a.channels, "dropout": a.dropout,
         "joints_in": a.joints_in, "joints_out": a.joints_out, "embed_dim": getattr(a, "embed_dim", None),
-        "view_dim": getattr(a, "view_dim", None),
+        "view_dim": getattr(a, "view_dim", None), "pose_from": getattr(a, "pose_from", None),
     }
     out = {k: v for k, v in m.items() if v is not None}
     if a.causal:
@@ -110,7 +110,9 @@ def cmd_train(a) -> int:
               f"sequences; warm-up {cfg.warmup} epoch(s)", file=sys.stderr)
     if ctx is None or ctx.main:
         ckdir.mkdir(parents=True, exist_ok=True)
-        (ckdir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        from .data.formats import save_json
+
+        save_json(ckdir / "config.json", cfg.to_dict())
     state = trainer.train()
     if ctx:
         distributed.finish()
@@ -342,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="multi-view consistent training (MCSS) of a pose embedder on synchronised views")
     s.add_argument("--embed-dim", type=int, default=None, help="multi-view: embedding size (e.g. 32)")
     s.add_argument("--view-dim", type=int, default=None, help="multi-view: size of the view code beside it (8)")
+    s.add_argument("--pose-from", choices=["embedding", "trunk"], default=None,
+                   help="multi-view: the pose head reads the embedding + view code (default) or the trunk features")
     s.add_argument("--label-fraction", type=float, default=None,
                    help="multi-view: fraction of each clip whose 3D is used (contiguous; default 1)")
     s.add_argument("--margin", type=float, default=None, help="multi-view: triplet margin (0.2)")

@@ -36,3 +36,15 @@ def test_pose_comes_from_embedding_and_view_code():
         assert out.shape[1] == 6
         again = m.pose_from(e.transpose(1, 2), out[:, 4:])
     assert torch.equal(again, pose)
+
+
+def test_pose_from_trunk_leaves_the_embedding_a_side_branch():
+    torch.manual_seed(2)
+    m = build_model(ModelConfig(filter_widths=[3], channels=16, embed_dim=4, pose_from="trunk")).eval()
+    x = torch.randn(1, 5, 17, 2)
+    with torch.no_grad():
+        e, pose = m.embed_and_pose(x)
+        m.embed_layer.weight.add_(1.0)  # the pose does not go through the embedding
+        e2, pose2 = m.embed_and_pose(x)
+    assert torch.equal(pose, pose2) and not torch.allclose(e, e2)
+    assert pose.shape == (1, 3, 17, 3)

@@ -54,3 +54,25 @@ def test_sigkill_at_a_random_moment_then_resume_gives_the_uninterrupted_result(t
     assert _state(killed)["finished"] and _state(killed)["drawn"] == 12000
     # what a kill loses is the steps since the last checkpoint (at most 5 here), under an epoch
     assert epoch_size > 5 * 64
+
+
+def test_a_run_saved_before_a_setting_existed_still_resumes(tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    train = write_cmu_train(tmp_path / "train")
+    args = ["train", "--train-dir", str(train), "-c", str(tmp_path / "run"), "-arc", "3", "-ch", "8", "-b", "32",
+            "--samples", "256", "--checkpoint-every", "2", "-q"]
+    assert main(args) == 0
+    last = tmp_path / "run" / "last.safetensors"
+    with safe_open(str(last), "pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    doc = json.loads(meta["poselift"])
+    for cfg in (doc["model"], doc["train_config"]["model"]):  # as written by an older poselift
+        cfg.pop("pose_from")
+    doc["train_config"].pop("engine")
+    doc["state"]["finished"], doc["state"]["drawn"] = False, 128
+    save_file(tensors, str(last), metadata={"poselift": json.dumps(doc)})
+    assert main(args + ["--resume"]) == 0
+    assert _state(tmp_path / "run")["finished"]

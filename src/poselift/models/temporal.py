@@ -35,6 +35,7 @@ class ModelConfig:
     in_features: int = 2
     embed_dim: int = 0  # > 0: a pose embedder (multi-view training), see :mod:`.embedding`
     view_dim: int = 8  # pose embedder: size of its view code (camera-relative orientation)
+    pose_from: str = "embedding"  # pose embedder: its pose head reads "embedding" (+ view code) or "trunk" features
 
     def __post_init__(self):
         if not self.filter_widths:
@@ -44,6 +45,8 @@ class ModelConfig:
                 raise PoseliftError(f"filter widths must be odd and positive (got {self.filter_widths})")
         if self.channels < 1 or self.joints_in < 1 or self.joints_out < 1:
             raise PoseliftError("channels and joint counts must be positive")
+        if self.pose_from not in ("embedding", "trunk"):
+            raise PoseliftError(f"pose_from must be 'embedding' or 'trunk', got {self.pose_from!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

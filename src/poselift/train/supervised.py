@@ -245,6 +245,7 @@ class Trainer:
         saved.setdefault("ema", 0.0)  # runs started before weight averaging existed had none
         for k, v in TrainConfig().to_dict().items():  # other settings added since: their defaults
             saved.setdefault(k, v)
+        saved["model"] = {**TrainConfig().model.to_dict(), **saved["model"]}
         diff = [k for k in keys if saved.get(k) != mine.get(k)]
         if diff:
             raise PoseliftError(f"cannot resume: the run was started with other settings ({', '.join(diff)})", path)
