@@ -144,25 +144,32 @@ def write_json(path, positions_cam, keypoints_2d=None, scores=None, fps: float =
     import json
 
     d = _inputs(positions_cam, keypoints_2d, scores, fps, skeleton)
-    per_frame = {"camera": _rounded(d["positions_cam"], 5), "world": _rounded(d["positions_world"], 5)}
-    if "keypoints_2d" in d:
-        per_frame["keypoints_2d"] = _rounded(d["keypoints_2d"], 2)
-    if "scores" in d:
-        per_frame["scores"] = _rounded(d["scores"], 4)
-    frames = [{"frame": t, "time_s": round(t / fps, 6), **{k: v[t] for k, v in per_frame.items()}}
-              for t in range(len(d["positions_cam"]))]
+    n = len(d["positions_cam"])
     doc = {
         "format": "poselift.poses3d", "version": 1, "skeleton": skeleton.name,
         "joint_names": list(skeleton.joint_names), "parents": list(skeleton.parents),
-        "fps": float(fps), "num_frames": len(frames),
+        "fps": float(fps), "num_frames": n,
         "units": {"camera": "metres", "world": "metres", "keypoints_2d": "pixels"},
         "camera_frame": CAMERA_FRAME, "world_frame": WORLD_FRAME,
         "world_from_camera": {"rotation": _rounded(d["world_rotation"], 8), "origin": _rounded(d["world_origin"], 6),
                               "formula": "world = rotation @ (camera - origin)"},
-        "frames": frames,
+        "frames": [],
     }
+    fields = [("camera", "positions_cam", 5), ("world", "positions_world", 5), ("keypoints_2d", "keypoints_2d", 2),
+              ("scores", "scores", 4)]
+    fields = [f for f in fields if f[1] in d]
+    head = json.dumps(doc, separators=(",", ":"))
+    assert head.endswith('"frames":[]}')
     with atomic_path(path, overwrite) as tmp:
-        Path(tmp).write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as fh:  # frame by frame: memory does not grow with length
+            fh.write(head[:-2])
+            for start in range(0, n, 2048):
+                part = {name: _rounded(d[key][start:start + 2048], decimals) for name, key, decimals in fields}
+                for i in range(len(part["camera"])):
+                    t = start + i
+                    frame = {"frame": t, "time_s": round(t / fps, 6), **{k: v[i] for k, v in part.items()}}
+                    fh.write(("," if t else "") + json.dumps(frame, separators=(",", ":")))
+            fh.write("]}\n")
     return Path(path)
 
 
