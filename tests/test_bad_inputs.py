@@ -36,3 +36,38 @@ def test_bad_input_gets_one_line_naming_the_file(case, tmp_path, capsys):
 def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(Exception, match="file not found"):
         main(["--debug", "infer", str(tmp_path / "missing.json"), "--out", str(tmp_path / "o")])
+
+
+class _Planted:
+    """Unpickling this creates ``target``: stands in for a malicious payload."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        import pathlib
+
+        return pathlib.Path.touch, (pathlib.Path(self.target),)
+
+
+def test_planted_pickles_never_run_in_any_npz_loader(tmp_path):
+    import numpy as np
+
+    from poselift.data.cmu import load_bench_file, load_train_file
+    from poselift.data.prepared import load_prepared
+    from poselift.detect.importers import load_keypoints
+    from poselift.errors import PoseliftError
+
+    marker = tmp_path / "pwned"
+    payload = np.array(_Planted(marker), dtype=object)
+    keys = {"cmu_01.npz": "positions", "bench_09.npz": "positions_3d_camera", "prepared.npz": "dataset",
+            "keypoints.npz": "positions_2d"}
+    loaders = {"cmu_01.npz": load_train_file, "bench_09.npz": load_bench_file, "prepared.npz": load_prepared,
+               "keypoints.npz": load_keypoints}
+    for name, key in keys.items():
+        path = tmp_path / name
+        np.savez(path, **{key: payload})
+        with pytest.raises(PoseliftError) as e:
+            loaders[name](path)
+        assert e.value.path == str(path)
+    assert not marker.exists()

@@ -98,17 +98,20 @@ def cmd_train(a) -> int:
     ctx = distributed.setup(cfg.device)  # torchrun: join the process group
     if ctx:
         distributed.barrier()  # every process has checked the folder before anyone writes to it
-    trainer = make_trainer(cfg, progress=not a.quiet and (ctx is None or ctx.main))
-    if a.resume and trainer.resume():
+    main_process = ctx is None or ctx.main
+    trainer = make_trainer(cfg, progress=not a.quiet and main_process)
+    resumed = a.resume and trainer.resume()  # every process loads the checkpoint
+    if resumed and main_process:
         print(f"resuming at epoch {trainer.state.epoch + 1}, batch {trainer.state.batch}, "
               f"{trainer.state.drawn:,} clips drawn", file=sys.stderr)
-    print(f"training on {trainer.sampler.num_frames:,} frames in {len(trainer.data)} sequences; "
-          f"{len(trainer.sampler):,} clips per epoch; budget {trainer.total:,} clips "
-          f"({trainer.n_epochs} epoch(s) planned)", file=sys.stderr)
+    if main_process:
+        print(f"training on {trainer.sampler.num_frames:,} frames in {len(trainer.data)} sequences; "
+              f"{len(trainer.sampler):,} clips per epoch; budget {trainer.total:,} clips "
+              f"({trainer.n_epochs} epoch(s) planned)", file=sys.stderr)
     if cfg.semi_supervised:
         print(f"semi-supervised: {trainer.unlabeled.num_frames:,} unlabeled frames in {len(trainer.unlabeled_data)} "
               f"sequences; warm-up {cfg.warmup} epoch(s)", file=sys.stderr)
-    if ctx is None or ctx.main:
+    if main_process:
         ckdir.mkdir(parents=True, exist_ok=True)
         from .data.formats import save_json
 
@@ -116,7 +119,7 @@ def cmd_train(a) -> int:
     state = trainer.train()
     if ctx:
         distributed.finish()
-    if ctx is None or ctx.main:
+    if main_process:
         last = state.history[-1] if state.history else {}
         print(json.dumps({"checkpoint": str(ckdir / "model.safetensors"), "clips": state.drawn,
                           "final_loss_mm": last.get("loss_mm")}))
