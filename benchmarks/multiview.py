@@ -12,7 +12,8 @@ drawn (each seen from two views), the same learning-rate schedule (see ``schedul
 * ``supervised``: the pose loss on batches of labeled instants only;
 * ``mcss``: + each step a batch of any instants for the multi-view loss;
 * ``supervised-trunk``, ``mcss-trunk``: the same with the pose head on the trunk's features
-  (the embedding a side branch that the multi-view loss trains);
+  (the embedding a side branch that the multi-view loss trains); ``mcss-trunk-w0.1`` with
+  the multi-view loss weighted 0.1;
 * ``mcss-bp``: MCSS + back-projection (a trajectory model; reprojection of that batch's
   unlabeled instants through their intrinsics; bone length) after a warm-up of a quarter
   of the epochs.
@@ -50,10 +51,11 @@ from poselift.train.multiview import MultiviewTrainer
 
 DATA = Path(os.environ.get("POSELIFT_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 VARIANTS = {"supervised": {"multiview_weight": 0.0}, "mcss": {}, "mcss-bp": {"back_projection": True},
-            "supervised-trunk": {"multiview_weight": 0.0}, "mcss-trunk": {}}
+            "supervised-trunk": {"multiview_weight": 0.0}, "mcss-trunk": {},
+            "mcss-trunk-w0.1": {"multiview_weight": 0.1}}
 DEFAULT_VARIANTS = ("supervised", "mcss", "mcss-bp")
 # variants whose pose head reads the trunk features (the embedding a side branch)
-TRUNK = {"supervised-trunk", "mcss-trunk"}
+TRUNK = {"supervised-trunk", "mcss-trunk", "mcss-trunk-w0.1"}
 
 
 def schedule(train_dir, fraction: float, samples: int) -> dict:
