@@ -121,15 +121,12 @@ def _corrupt_checkpoint(d):
 
 
 def _other_architecture(d):
-    import torch
-
     from poselift.models.temporal import ModelConfig, TemporalModel
     from poselift.train.checkpoint import save_checkpoint
 
     write_bench(d / "bench" / "bench_09.npz")
     model = TemporalModel(ModelConfig(filter_widths=[3, 3], channels=16))
     save_checkpoint(d / "model.safetensors", model, {"model": ModelConfig(filter_widths=[3, 3, 3], channels=16).to_dict()})
-    del torch
     return ["evaluate", "--checkpoint", str(d / "model.safetensors"), "--bench", str(d / "bench"), "-q"]
 
 
@@ -138,15 +135,12 @@ def _fifteen_joints(d):
 
 
 def _humaneva_model_on_coco(d):
-    import torch
-
     from poselift.models.temporal import ModelConfig, TemporalModel
     from poselift.train.checkpoint import save_checkpoint
 
     cfg = ModelConfig(filter_widths=[3], channels=8, joints_in=15, joints_out=15)
     save_checkpoint(d / "he15.safetensors", TemporalModel(cfg),
                     {"model": cfg.to_dict(), "skeleton_in": "coco17", "skeleton_out": "h36m17"})
-    del torch
     return _infer(_mmpose(d / "dets.json", _pixels()), d, "--checkpoint", str(d / "he15.safetensors"))
 
 
