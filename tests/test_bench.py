@@ -17,7 +17,7 @@ def test_bench_reports_every_figure_against_the_straightforward_path():
     assert abs(result["stream_ratio_243"] - result["stream_fps_243"] / result["stream_naive_fps_243"]) < 1e-9
     assert result["machine"]["cores"] >= 1 and result["options"]["quick"]
     table = format_table(result)
-    assert "streaming, 243 f causal, batch 1" in table and "Machine:" in table
+    assert "streaming, 243 frames causal, batch 1" in table and "Machine:" in table
 
 
 def test_bench_cli_writes_json_and_refuses_overwrite(tmp_path, capsys):

@@ -300,31 +300,34 @@ def run_bench(opt: BenchOptions, parts=None, progress: bool = True) -> dict:
     return result
 
 
-KEY_ROWS = [  # (label, key of the optimised figure, key of its ratio, unit)
-    ("training, 27 frames", "train_samples_per_s_27", "train_ratio_27", "samples/s"),
-    ("training, 243 frames", "train_samples_per_s_243", "train_ratio_243", "samples/s"),
-    ("training, 243 frames, fp32", "train_samples_per_s_243_fast_fp32", "train_ratio_243_fp32", "samples/s"),
-    ("inference, 243 f, 10k frames", "infer_fps_243", "infer_ratio_243", "frames/s"),
-    ("inference with flip averaging", "infer_fps_243_flip", "infer_ratio_243_flip", "frames/s"),
-    ("inference, bf16", "infer_fps_243_folded_bf16", "infer_ratio_243_bf16", "frames/s"),
-    ("streaming, 243 f causal, batch 1", "stream_fps_243", "stream_ratio_243", "frames/s"),
-    ("streaming, batch 16", "stream_fps_243_b16", "stream_ratio_243_b16", "frames/s"),
+KEY_ROWS = [  # (label, key of the optimised figure, key of the straightforward one, key of the ratio, unit)
+    ("training, 27 frames ({path})", "train_samples_per_s_27", "train_samples_per_s_27_reference", "train_ratio_27",
+     "samples/s"),
+    ("training, 27 frames, fp32", "train_samples_per_s_27_fast_fp32", "train_samples_per_s_27_reference",
+     "train_ratio_27_fp32", "samples/s"),
+    ("training, 243 frames ({path})", "train_samples_per_s_243", "train_samples_per_s_243_reference",
+     "train_ratio_243", "samples/s"),
+    ("training, 243 frames, fp32", "train_samples_per_s_243_fast_fp32", "train_samples_per_s_243_reference",
+     "train_ratio_243_fp32", "samples/s"),
+    ("inference, 243 frames, fp32 (folded)", "infer_fps_243", "infer_fps_243_reference", "infer_ratio_243",
+     "frames/s"),
+    ("inference with flip averaging, fp32", "infer_fps_243_flip", "infer_fps_243_flip_reference",
+     "infer_ratio_243_flip", "frames/s"),
+    ("inference, bf16 (folded)", "infer_fps_243_folded_bf16", "infer_fps_243_reference", "infer_ratio_243_bf16",
+     "frames/s"),
+    ("streaming, 243 frames causal, batch 1", "stream_fps_243", "stream_naive_fps_243", "stream_ratio_243",
+     "frames/s"),
+    ("streaming, batch 16", "stream_fps_243_b16", "stream_naive_fps_243_b16", "stream_ratio_243_b16", "frames/s"),
 ]
 
 
 def format_table(result: dict) -> str:
     """The README's performance table (markdown) from a bench result."""
-    ref_keys = {"train_samples_per_s_27": "train_samples_per_s_27_reference",
-                "train_samples_per_s_243": "train_samples_per_s_243_reference",
-                "train_samples_per_s_243_fast_fp32": "train_samples_per_s_243_reference",
-                "infer_fps_243": "infer_fps_243_reference", "infer_fps_243_flip": "infer_fps_243_flip_reference",
-                "infer_fps_243_folded_bf16": "infer_fps_243_reference",
-                "stream_fps_243": "stream_naive_fps_243", "stream_fps_243_b16": "stream_naive_fps_243_b16"}
     lines = ["| measure | straightforward | optimised | ratio |", "|---|---|---|---|"]
-    for label, key, ratio, unit in KEY_ROWS:
+    for label, key, ref, ratio, unit in KEY_ROWS:
         if key in result:
-            lines.append(f"| {label} | {result[ref_keys[key]]:,.0f} {unit} | {result[key]:,.0f} {unit} | "
-                         f"{result[ratio]:.2f}x |")
+            label = label.format(path=result.get(f"train_path_{key.split('_')[-1]}", "").replace("fast_", ""))
+            lines.append(f"| {label} | {result[ref]:,.0f} {unit} | {result[key]:,.0f} {unit} | {result[ratio]:.2f}x |")
     m = result["machine"]
     extra = []
     if "infer_fraction_of_peak_243" in result:
