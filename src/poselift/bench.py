@@ -30,7 +30,7 @@ import os
 import platform
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -55,7 +55,8 @@ class BenchOptions:
     def scaled(self) -> "BenchOptions":
         if not self.quick:
             return self
-        return BenchOptions(self.device, min(self.train_batch, 128), 1, 2, 2_000, 60, self.channels, self.threads, True)
+        return replace(self, train_batch=min(self.train_batch, 128), train_steps=1, repeats=2, infer_frames=2_000,
+                       stream_frames=60)
 
 
 def _sync(device: torch.device) -> None:
