@@ -32,13 +32,17 @@ def test_sigkill_at_a_random_moment_then_resume_gives_the_uninterrupted_result(t
     cmd = [sys.executable, "-m", "poselift", "train", "--train-dir", str(train), "-c", str(killed), *ARGS]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    rng = random.Random(os.getpid())
+    target = rng.uniform(0.1, 0.6) * 12000  # kill once the run is this far, at a random moment
     deadline = time.time() + 120
-    while not (killed / "last.safetensors").exists():  # the first checkpoint is on disk
+    while True:
         assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
         assert time.time() < deadline
-        time.sleep(0.01)
-    time.sleep(random.Random(os.getpid()).uniform(0.0, 1.0))
-    assert proc.poll() is None, "the run ended before it could be killed: give it a bigger budget"
+        if (killed / "last.json").exists() and _state(killed)["drawn"] >= target:
+            break
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0.0, 0.05))  # somewhere between two checkpoints
+    assert proc.poll() is None, "the run ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     proc.stderr.close()
