@@ -23,7 +23,8 @@ import os
 import sys
 from pathlib import Path
 
-from poselift.bench import BenchOptions, format_table, run_bench, write_json
+from poselift.bench import BenchOptions, format_table, run_bench
+from poselift.data.formats import save_json
 from poselift.evaluate import evaluate_checkpoint
 from poselift.infer import default_checkpoint
 
@@ -78,7 +79,7 @@ def main() -> None:
         result = json.loads((out / "bench.json").read_text())
     else:
         result = run_bench(BenchOptions(device=a.device, quick=a.quick, threads=a.threads))
-        write_json(result, out / "bench.json", overwrite=True)
+        save_json(out / "bench.json", result)
     print(format_table(result))
     print(f"\n(all figures: {out / 'bench.json'})")
     if not (DATA / "cmu" / "val").is_dir():

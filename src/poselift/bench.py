@@ -24,7 +24,6 @@ does not depend on the values.
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -342,12 +341,3 @@ def format_table(result: dict) -> str:
     lines.append(f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads)"
                  + (f", {m['gpu']}" if "gpu" in m else "") + ". " + "; ".join(extra) + ".")
     return "\n".join(lines)
-
-
-def write_json(result: dict, path, overwrite: bool) -> None:
-    from pathlib import Path
-
-    from .data.formats import atomic_path
-
-    with atomic_path(path, overwrite) as tmp:
-        Path(tmp).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

@@ -290,7 +290,8 @@ def cmd_prepare(a) -> int:
 
 
 def cmd_bench(a) -> int:
-    from .bench import BenchOptions, format_table, run_bench, write_json
+    from .bench import BenchOptions, format_table, run_bench
+    from .data.formats import save_json
 
     if a.json and Path(a.json).exists() and not a.overwrite:
         raise PoseliftError("exists already (use --overwrite to replace it)", a.json)
@@ -299,7 +300,7 @@ def cmd_bench(a) -> int:
     result = run_bench(opt, parts=a.parts.split(",") if a.parts else None, progress=not a.quiet)
     print(format_table(result))
     if a.json:
-        write_json(result, a.json, overwrite=a.overwrite)
+        save_json(a.json, result, overwrite=a.overwrite)
         print(f"wrote {a.json}", file=sys.stderr)
     return 0
 

@@ -41,14 +41,17 @@ def resolve_checkpoint(checkpoint, layout: str = "coco17") -> Path:
     return Path(checkpoint)
 
 
-def _check_keypoints(kp: np.ndarray, joints: int) -> np.ndarray:
+def _check_keypoints(kp: np.ndarray, joints: int, path=None, model: str | None = None) -> np.ndarray:
+    """Keypoints (T, J, 2) as float64, for a model (file name ``model``) of ``joints`` joints;
+    errors name ``path``, the keypoints' source."""
     kp = np.asarray(kp, dtype=np.float64)
     if kp.ndim != 3 or kp.shape[-1] != 2:
-        raise PoseliftError(f"keypoints must be (frames, joints, 2), got shape {kp.shape}")
+        raise PoseliftError(f"keypoints must be (frames, joints, 2), got shape {kp.shape}", path)
     if kp.shape[1] != joints:
-        raise PoseliftError(f"keypoints have {kp.shape[1]} joints but the model takes {joints}")
+        raise PoseliftError(f"keypoints have {kp.shape[1]} joints but the model takes {joints}"
+                            + (f" ({model})" if model else ""), path)
     if not np.isfinite(kp).all():
-        raise PoseliftError("keypoints contain NaN or inf (fill missing joints first)")
+        raise PoseliftError("keypoints contain NaN or inf (fill missing joints first)", path)
     return kp
 
 
@@ -82,12 +85,13 @@ class Lifter:
     def joints_in(self) -> int:
         return self.model.cfg.joints_in
 
-    def lift(self, keypoints: np.ndarray, width: int, height: int) -> np.ndarray:
-        """Pixels (T, J, 2) → root-relative camera-frame 3D (T, J_out, 3), metres."""
+    def lift(self, keypoints: np.ndarray, width: int, height: int, source=None) -> np.ndarray:
+        """Pixels (T, J, 2) → root-relative camera-frame 3D (T, J_out, 3), metres. Errors name
+        ``source`` (where the keypoints came from) when given."""
         from .skeleton import get_skeleton
 
-        kp = _check_keypoints(keypoints, self.joints_in)
-        check_pixels(kp, width, height)
+        kp = _check_keypoints(keypoints, self.joints_in, source, self.path.name)
+        check_pixels(kp, width, height, source)
         x = normalize_screen_coordinates(kp, width, height).astype(np.float32)
         with torch.inference_mode():
             return predict_sequence(self.model, x, self.flip_test, skeleton_in=get_skeleton(self.layout_in),
@@ -189,6 +193,18 @@ class Reconstruction:
         return camera_to_floor(self.positions_cam)
 
 
+def trajectory_checkpoint(layout: str, trajectory: str = "auto") -> Path | None:
+    """The bundled trajectory model that places the root for ``layout`` input, or None for
+    placement by reprojection: ``trajectory`` "model" (an error if none is bundled),
+    "reprojection" or "auto" (the model where one is bundled)."""
+    if trajectory not in ("auto", "model", "reprojection"):
+        raise PoseliftError(f"trajectory must be auto, model or reprojection, got {trajectory!r}")
+    path = default_trajectory_checkpoint(layout)
+    if trajectory == "model" and path is None:
+        raise PoseliftError(f"no trajectory model is bundled for {layout} input (use --trajectory reprojection)")
+    return path if trajectory != "reprojection" else None
+
+
 def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int | None = None,
                 fps: float | None = None, focal: float | None = None, trajectory: str = "auto",
                 min_score: float = 0.3, source=None) -> Reconstruction:
@@ -205,9 +221,7 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     w, h = width or seq.width, height or seq.height
     if not w or not h:
         raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
-    if trajectory not in ("auto", "model", "reprojection"):
-        raise PoseliftError(f"trajectory must be auto, model or reprojection, got {trajectory!r}")
-    check_pixels(seq.keypoints, w, h, source)
+    traj_path = trajectory_checkpoint(seq.layout, trajectory)
     filled, report = fill_gaps(seq, min_score=min_score)
     layout = filled.layout
     lifter = Lifter(checkpoint, layout=layout)
@@ -220,14 +234,8 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
         kp_pose, sc_pose = h36m17_from_coco17(kp_pose, sc_pose)
         filled = KeypointSequence(filled.keypoints, filled.scores, layout, filled.width, filled.height, filled.fps,
                                   filled.source, filled.notes + ["COCO-17 converted to Human3.6M-17 for this model"])
-    if kp_pose.shape[1] != lifter.joints_in:
-        raise PoseliftError(f"keypoints have {kp_pose.shape[1]} joints but the model takes {lifter.joints_in} "
-                            f"({lifter.path.name})", source)
-    pose_rel = lifter.lift(kp_pose, w, h)
-    traj_path = default_trajectory_checkpoint(layout) if layout in DEFAULT_TRAJECTORY else None
-    if trajectory == "model" and traj_path is None:
-        raise PoseliftError(f"no trajectory model is bundled for {layout} input (use --trajectory reprojection)")
-    if trajectory in ("auto", "model") and traj_path is not None:
+    pose_rel = lifter.lift(kp_pose, w, h, source=source)
+    if traj_path is not None:
         root, how = TrajectoryModel(traj_path).predict(filled.keypoints, w, h, focal), "model"
     else:
         root = estimate_trajectory(pose_rel, kp_pose, sc_pose, lifter.layout_in, w, h, focal)

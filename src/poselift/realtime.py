@@ -62,33 +62,25 @@ class RealtimeLifter:
 
     def __init__(self, layout: str, width: int, height: int, checkpoint=None, focal: float | None = None,
                  flip: bool = True, trajectory: str = "auto", min_score: float = 0.3):
-        from .evaluate import load_model
-        from .infer import DEFAULT_TRAJECTORY, default_intrinsics, default_trajectory_checkpoint, resolve_checkpoint
+        from .infer import Lifter, TrajectoryModel, default_intrinsics, trajectory_checkpoint
         from .stream import Stream
 
         self.layout, self.width, self.height, self.flip = layout, width, height, flip
-        path = resolve_checkpoint(checkpoint, layout)
-        model, meta = load_model(path)
-        if meta.get("skeleton_in", "h36m17") != layout:
-            raise PoseliftError(f"the model takes {meta.get('skeleton_in')} keypoints but the input is {layout}", path)
-        if meta.get("target", "pose") != "pose":
-            raise PoseliftError("this is a trajectory model, not a pose lifter", path)
+        lifter = Lifter(checkpoint, layout=layout)  # checks the model is a Human3.6M-17 pose lifter
+        if lifter.layout_in != layout:
+            raise PoseliftError(f"the model takes {lifter.layout_in} keypoints but the input is {layout}", lifter.path)
         batch = 2 if flip else 1
-        self.pose = Stream(model, batch=batch)
-        self.trajectory = None
-        if trajectory in ("auto", "model") and layout in DEFAULT_TRAJECTORY:
-            traj_model, _ = load_model(default_trajectory_checkpoint(layout))
-            self.trajectory = Stream(traj_model, batch=batch)
-            if self.trajectory.latency != self.pose.latency:
-                raise PoseliftError("the trajectory and pose models differ in latency")
-        elif trajectory == "model":
-            raise PoseliftError(f"no trajectory model is bundled for {layout} input (use --trajectory reprojection)")
+        self.pose = Stream(lifter.model, batch=batch)
+        traj_path = trajectory_checkpoint(layout, trajectory)
+        self.trajectory = None if traj_path is None else Stream(TrajectoryModel(traj_path).model, batch=batch)
+        if self.trajectory is not None and self.trajectory.latency != self.pose.latency:
+            raise PoseliftError("the trajectory and pose models differ in latency")
         self.f, self.c = default_intrinsics(width, height, focal)
         self.skeleton = get_skeleton(layout)
+        self.skeleton_out = get_skeleton("h36m17")
         self.latency = self.pose.latency
         self.fill = CausalFill(layout, min_score)
         self.recent: list[tuple[np.ndarray, np.ndarray]] = []  # inputs awaiting their output (latency)
-        self.frames_out = 0
         self.how = "model" if self.trajectory else "reprojection"
 
     def _batch(self, x: np.ndarray, skeleton) -> np.ndarray:
@@ -107,12 +99,9 @@ class RealtimeLifter:
 
     def _emit(self, pose, root) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         kp, sc = self.recent.pop(0)
-        self.frames_out += 1
         pose = self._unflip(pose, self.skeleton_out)
         root = None if root is None else self._unflip(root, ROOT1)
         return self._place(pose, root, kp), kp, sc
-
-    skeleton_out = get_skeleton("h36m17")
 
     def push(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """One frame's pixels (J, 2) and scores (J,); (3D pose (17, 3), its filled 2D, its
@@ -137,7 +126,7 @@ class RealtimeLifter:
 
 def _frames(source: str, *, allow_pickle: bool, person, layout, detector: str):
     """(info dict, iterator of (keypoints, scores) per frame) for any source."""
-    from .infer import _is_video
+    from .infer import _is_video, load_input
 
     path = Path(source)
     live = LIVE.match(source) is not None and not path.exists()
@@ -145,16 +134,14 @@ def _frames(source: str, *, allow_pickle: bool, person, layout, detector: str):
         raise PoseliftError("file not found", path)
     if live or _is_video(path):
         return _detected_frames(source, live, person=person, detector=detector)
-    from .detect.importers import load_keypoints
-
-    seq = load_keypoints(path, allow_pickle=allow_pickle, person=person or None, layout=layout)
+    seq = load_input(path, allow_pickle=allow_pickle, person=person, layout=layout)
     info = {"layout": seq.layout, "width": seq.width, "height": seq.height, "fps": seq.fps or 30.0,
             "frames": len(seq)}
     return info, zip(seq.keypoints, seq.scores)
 
 
 def _detected_frames(source: str, live: bool, person, detector: str):
-    from .detect.base import PersonTracker, get_detector
+    from .detect.base import PersonTracker, frame_detections, get_detector
     from .video import iter_frames, iter_live_frames, probe
 
     det = get_detector(detector)
@@ -171,12 +158,8 @@ def _detected_frames(source: str, live: bool, person, detector: str):
     def gen():
         try:
             for frame in frames:
-                dets = det.detect(frame)
-                if dets:
-                    kp, sc = dets[0]
-                    yield np.asarray(kp, np.float64).reshape(n, 2), np.asarray(sc, np.float64).reshape(n)
-                else:
-                    yield np.full((n, 2), np.nan), np.zeros(n)
+                dets = frame_detections(det, frame, n)
+                yield dets[0] if dets else (np.full((n, 2), np.nan), np.zeros(n))
         finally:
             det.close()
 

@@ -65,16 +65,20 @@ def _check_file(path) -> Path:
     return path
 
 
-def _open(path: Path):
+def _open(path, target=None, unreadable: str = "not a readable video", unopenable: str = "cannot open",
+          **options):
+    """The container of ``path`` (or of ``target``, a device or URL, with PyAV ``options``),
+    checked to have a video stream; errors name ``path`` and start with ``unreadable`` (FFmpeg
+    cannot read it) or ``unopenable`` (the system cannot open it)."""
     av = _av()
     try:
-        container = av.open(os.fspath(path), mode="r")
+        container = av.open(os.fspath(target or path), mode="r", **options)
     except av.error.FFmpegError as e:
-        raise PoseliftError(f"not a readable video ({_ffmpeg_message(e)})", path) from None
+        raise PoseliftError(f"{unreadable} ({_ffmpeg_message(e)})", path) from None
     except UnicodeDecodeError:  # PyAV decodes the container's metadata as text
-        raise PoseliftError("not a readable video (its metadata is not valid text)", path) from None
+        raise PoseliftError(f"{unreadable} (its metadata is not valid text)", path) from None
     except OSError as e:
-        raise PoseliftError(f"cannot open ({e.strerror or e})", path) from None
+        raise PoseliftError(f"{unopenable} ({e.strerror or e})", path) from None
     if not container.streams.video:
         container.close()
         raise PoseliftError("has no video stream", path)
@@ -195,15 +199,8 @@ def iter_live_frames(source: str) -> tuple[Iterator[np.ndarray], dict]:
     target, options = source, {}
     if source.isdigit():
         target, options = f"/dev/video{source}", {"format": "v4l2"}
-    try:
-        container = av.open(target, mode="r", timeout=10.0, **options)
-    except av.error.FFmpegError as e:
-        raise PoseliftError(f"cannot open the live source ({_ffmpeg_message(e)})", source) from None
-    except OSError as e:
-        raise PoseliftError(f"cannot open the live source ({e.strerror or e})", source) from None
-    if not container.streams.video:
-        container.close()
-        raise PoseliftError("has no video stream", source)
+    failed = "cannot open the live source"
+    container = _open(source, target, unreadable=failed, unopenable=failed, timeout=10.0, **options)
     stream = container.streams.video[0]
     meta = {"width": stream.codec_context.width, "height": stream.codec_context.height,
             "fps": _rate(stream) or 30.0, "frames": None}

@@ -166,6 +166,18 @@ def box_from_xywh(box: Sequence[float]) -> np.ndarray:
 # ------------------------------------------------------------------------------ whole videos
 
 
+def frame_detections(detector: Detector, frame_rgb: np.ndarray, num_joints: int) -> list[Detection]:
+    """The detector's people in one frame as (keypoints (J, 2), scores (J,)) float32, those
+    with no finite joint left out."""
+    dets = []
+    for kp, sc in detector.detect(frame_rgb):
+        kp = np.asarray(kp, dtype=np.float32).reshape(num_joints, 2)
+        sc = np.asarray(sc, dtype=np.float32).reshape(num_joints)
+        if np.isfinite(kp).all(-1).any():
+            dets.append((kp, sc))
+    return dets
+
+
 def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: bool = True,
                  max_frames: int | None = None) -> KeypointSequence:
     """Run ``detector`` over the video ``path`` and return one person's keypoints.
@@ -200,12 +212,7 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
         bar = tqdm(total=total, unit="frame", desc=f"2D {detector.name}", disable=not progress, leave=False)
         with bar:
             for frame in iter_frames(path, max_frames=max_frames):
-                dets = []
-                for kp, sc in detector.detect(frame):
-                    kp = np.asarray(kp, dtype=np.float32).reshape(num_joints, 2)
-                    sc = np.asarray(sc, dtype=np.float32).reshape(num_joints)
-                    if np.isfinite(kp).all(-1).any():
-                        dets.append((kp, sc))
+                dets = frame_detections(detector, frame, num_joints)
                 frames.append(dets[:1] if tracker else dets)
                 bar.update(1)
     except PoseliftError as e:

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import PoseliftError
-from .temporal import TemporalModel
+from .temporal import TemporalModel, check_input
 
 
 @dataclass
@@ -108,12 +108,7 @@ class FoldedLifter(nn.Module):
 
     @torch.inference_mode()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[-2:] != (self.cfg.joints_in, self.cfg.in_features):
-            raise PoseliftError(f"model expects input (N, T, {self.cfg.joints_in}, {self.cfg.in_features}), "
-                                f"got {tuple(x.shape)}")
-        if x.shape[1] < self.receptive_field:
-            raise PoseliftError(f"sequence of {x.shape[1]} frames is shorter than the receptive field "
-                                f"({self.receptive_field}); pad it first")
+        check_input(x, self.cfg, self.receptive_field)
         y = self._conv(self.features(x), self.shrink)
         return y.float().reshape(x.shape[0], -1, self.cfg.joints_out, 3)
 

@@ -71,6 +71,16 @@ def causal_shift(filter_widths, causal: bool) -> int:
     return (receptive_field(filter_widths) - 1) // 2 if causal else 0
 
 
+def check_input(x: torch.Tensor, cfg: ModelConfig, min_frames: int | None = None) -> None:
+    """Refuse input that is not (N, T, J_in, features) for ``cfg``, or shorter than ``min_frames``."""
+    if x.dim() != 4 or x.shape[-2] != cfg.joints_in or x.shape[-1] != cfg.in_features:
+        raise PoseliftError(f"model expects input (N, T, {cfg.joints_in}, {cfg.in_features}), got {tuple(x.shape)}")
+    if min_frames is not None and x.shape[1] < min_frames:
+        raise PoseliftError(
+            f"sequence of {x.shape[1]} frames is shorter than the receptive field ({min_frames}); pad it first"
+        )
+
+
 class _TemporalBase(nn.Module):
     """Shared layers: expand conv + B residual blocks + shrink conv; twins differ in wiring."""
 
@@ -127,10 +137,7 @@ class _TemporalBase(nn.Module):
             bn.momentum = momentum
 
     def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() != 4 or x.shape[-2] != self.cfg.joints_in or x.shape[-1] != self.cfg.in_features:
-            raise PoseliftError(
-                f"model expects input (N, T, {self.cfg.joints_in}, {self.cfg.in_features}), got {tuple(x.shape)}"
-            )
+        check_input(x, self.cfg)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The trunk: (N, T, J_in, 2) → features (N, C, T') before the output layer."""
@@ -161,11 +168,7 @@ class TemporalModel(_TemporalBase):
         return x[:, :, pad + shift : x.shape[2] - pad + shift]
 
     def _check_input(self, x):
-        super()._check_input(x)
-        if x.shape[1] < self.receptive_field:
-            raise PoseliftError(
-                f"sequence of {x.shape[1]} frames is shorter than the receptive field ({self.receptive_field}); pad it first"
-            )
+        check_input(x, self.cfg, self.receptive_field)
 
 
 class TemporalModelStrided(_TemporalBase):
