@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from helpers import random_motion, write_bench, write_cmu_train
+from helpers import write_bench, write_cmu_train, write_mp4
 
 
 @dataclass
@@ -52,8 +52,19 @@ def _missing_bench(d):
     return ["evaluate", "--checkpoint", "default", "--bench", str(d / "no_such_folder"), "-q"]
 
 
+def _train(d: Path, train_dir: str = "train") -> list[str]:
+    return ["train", "--train-dir", str(d / train_dir), "--samples", "64", "-c", str(d / "run"), "-q"]
+
+
+def _edit_npz(path: Path, edit: Callable[[dict], None]) -> None:
+    with np.load(path) as z:
+        arrays = dict(z)
+    edit(arrays)
+    np.savez(path, **arrays)
+
+
 def _missing_train(d):
-    return ["train", "--train-dir", str(d / "no_such_folder"), "--samples", "64", "-c", str(d / "run"), "-q"]
+    return _train(d, "no_such_folder")
 
 
 def _not_json(d):
@@ -72,7 +83,7 @@ def _truncated_npz(d):
     write_cmu_train(d / "train", subjects=("01",))
     f = d / "train" / "cmu_01.npz"
     f.write_bytes(f.read_bytes()[:200])
-    return ["train", "--train-dir", str(d / "train"), "--samples", "64", "-c", str(d / "run"), "-q"]
+    return _train(d)
 
 
 def _pickled_npz(d):
@@ -105,13 +116,8 @@ def _undecodable_video(d):
 
 
 def _video_without_person(d):
-    from poselift.video import VideoWriter
-
-    path = d / "empty_room.mp4"
-    with VideoWriter(path, fps=10, width=96, height=96) as w:
-        for _ in range(5):
-            w.write(np.full((96, 96, 3), 90, np.uint8))
-    return ["infer", str(path), "--out", str(d / "out"), "--no-video", "-q"]
+    write_mp4(d / "empty_room.mp4", frames=5, fps=10, height=96, width=96)  # a colour gradient, nobody
+    return ["infer", str(d / "empty_room.mp4"), "--out", str(d / "out"), "--no-video", "-q"]
 
 
 def _corrupt_checkpoint(d):
@@ -151,22 +157,14 @@ def _normalised_keypoints(d):
 
 def _millimetres(d):
     write_cmu_train(d / "train", subjects=("01",))
-    f = d / "train" / "cmu_01.npz"
-    with np.load(f) as z:
-        arrays = dict(z)
-    arrays["positions"] = arrays["positions"] * 1000
-    np.savez(f, **arrays)
-    return ["train", "--train-dir", str(d / "train"), "--samples", "64", "-c", str(d / "run"), "-q"]
+    _edit_npz(d / "train" / "cmu_01.npz", lambda a: a.update(positions=a["positions"] * 1000))
+    return _train(d)
 
 
 def _inf_in_training_data(d):
     write_cmu_train(d / "train", subjects=("01",))
-    f = d / "train" / "cmu_01.npz"
-    with np.load(f) as z:
-        arrays = dict(z)
-    arrays["positions"][3, 2, 1] = np.inf
-    np.savez(f, **arrays)
-    return ["train", "--train-dir", str(d / "train"), "--samples", "64", "-c", str(d / "run"), "-q"]
+    _edit_npz(d / "train" / "cmu_01.npz", lambda a: a["positions"].__setitem__((3, 2, 1), np.inf))
+    return _train(d)
 
 
 def _empty_sequence(d):
@@ -176,11 +174,7 @@ def _empty_sequence(d):
 
 def _camera_count(d):
     write_bench(d / "bench" / "bench_09.npz", n_cameras=2)
-    f = d / "bench" / "bench_09.npz"
-    with np.load(f) as z:
-        arrays = dict(z)
-    arrays["camera_ids"] = np.array(["c0", "c1", "c2"])
-    np.savez(f, **arrays)
+    _edit_npz(d / "bench" / "bench_09.npz", lambda a: a.update(camera_ids=np.array(["c0", "c1", "c2"])))
     return ["evaluate", "--checkpoint", "default", "--bench", str(d / "bench"), "-q"]
 
 
@@ -213,7 +207,7 @@ def _used_run_folder(d):
     write_cmu_train(d / "train", subjects=("01",))
     (d / "run").mkdir()
     (d / "run" / "last.safetensors").write_text("")
-    return ["train", "--train-dir", str(d / "train"), "--samples", "64", "-c", str(d / "run"), "-q"]
+    return _train(d)
 
 
 CASES = [

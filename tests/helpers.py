@@ -151,15 +151,72 @@ def randomise_bn(model, seed: int = 0):
     return model
 
 
-def write_cmu_train(folder, subjects=("01", "03", "06"), frames: int = 80):
-    """A CMU-style training folder: one ``cmu_<subject>.npz`` of two clips per subject."""
+def write_cmu_train(folder, subjects=("01", "03", "06"), frames: int = 80, split: int | None = None):
+    """A CMU-style training folder: one ``cmu_<subject>.npz`` per subject of ``frames`` frames
+    in two clips (the second starting at ``split``, default 9/16 of the way)."""
     from pathlib import Path
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for i, subj in enumerate(subjects):
         save_npz(folder / f"cmu_{subj}.npz", {
-            "positions": random_motion(frames, seed=i), "offsets": np.array([0, frames * 9 // 16, frames]),
+            "positions": random_motion(frames, seed=i), "offsets": np.array([0, frames * 9 // 16 if split is None else split, frames]),
             "clip_names": np.array([f"{subj}_01", f"{subj}_02"]), "descriptions": np.array(["walk", "run"]),
             "subject": np.str_(subj)})
     return folder
+
+
+# a two-joint BVH: root with position and rotation channels, a chest, two frames
+TINY_BVH = """HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Yrotation Xrotation Zrotation
+  JOINT Chest
+  {
+    OFFSET 0 1 0
+    CHANNELS 3 Xrotation Zrotation Yrotation
+    End Site
+    {
+      OFFSET 0 0 2
+    }
+  }
+}
+MOTION
+Frames: 2
+Frame Time: 0.0333333
+1 2 3 0 0 90 90 0 0
+0 0 0 10 20 30 40 50 60
+"""
+
+
+class Planted:
+    """Unpickling this creates ``target``: stands in for a malicious payload."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        import pathlib
+
+        return pathlib.Path.touch, (pathlib.Path(self.target),)
+
+
+def pattern(t: int, height: int = 48, width: int = 64) -> np.ndarray:
+    """Smooth, frame-dependent RGB content (H.264 keeps it well)."""
+    y, x = np.mgrid[0:height, 0:width]
+    frame = np.empty((height, width, 3), np.uint8)
+    frame[..., 0] = (x * 255 // (width - 1)).astype(np.uint8)
+    frame[..., 1] = (y * 255 // (height - 1)).astype(np.uint8)
+    frame[..., 2] = np.uint8(20 * t % 256)
+    return frame
+
+
+def write_mp4(path, frames=10, fps=25, height=48, width=64, **kw):
+    """An H.264 video of :func:`pattern` frames (needs PyAV)."""
+    from poselift.video import VideoWriter
+
+    with VideoWriter(path, fps, width, height, **kw) as out:
+        for t in range(frames):
+            out.write(pattern(t, height, width))
+    return out

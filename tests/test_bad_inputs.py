@@ -7,6 +7,7 @@ import pytest
 from poselift.cli import main
 
 from bad_inputs import CASES
+from helpers import Planted
 
 
 def _snapshot(folder):
@@ -38,18 +39,6 @@ def test_debug_shows_the_traceback(tmp_path):
         main(["--debug", "infer", str(tmp_path / "missing.json"), "--out", str(tmp_path / "o")])
 
 
-class _Planted:
-    """Unpickling this creates ``target``: stands in for a malicious payload."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def __reduce__(self):
-        import pathlib
-
-        return pathlib.Path.touch, (pathlib.Path(self.target),)
-
-
 def test_planted_pickles_never_run_in_any_npz_loader(tmp_path):
     import numpy as np
 
@@ -59,7 +48,7 @@ def test_planted_pickles_never_run_in_any_npz_loader(tmp_path):
     from poselift.errors import PoseliftError
 
     marker = tmp_path / "pwned"
-    payload = np.array(_Planted(marker), dtype=object)
+    payload = np.array(Planted(marker), dtype=object)
     keys = {"cmu_01.npz": "positions", "bench_09.npz": "positions_3d_camera", "prepared.npz": "dataset",
             "keypoints.npz": "positions_2d"}
     loaders = {"cmu_01.npz": load_train_file, "bench_09.npz": load_bench_file, "prepared.npz": load_prepared,

@@ -24,7 +24,7 @@ from hypothesis.extra import numpy as hnp
 
 from poselift.errors import PoseliftError
 
-from helpers import write_bench, write_cmu_train
+from helpers import TINY_BVH, write_bench, write_cmu_train, write_mp4
 
 QUICK, LONG = 15, 500
 
@@ -72,40 +72,13 @@ def _seed_calibration(d: Path) -> Path:
     return d / "seed.json"
 
 
-BVH = """HIERARCHY
-ROOT Hips
-{
-  OFFSET 0 0 0
-  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
-  JOINT Chest
-  {
-    OFFSET 0 10 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    End Site
-    {
-      OFFSET 0 10 0
-    }
-  }
-}
-MOTION
-Frames: 2
-Frame Time: 0.0333333
-0 90 0 0 0 0 0 0 0
-0 91 0 5 0 0 10 0 0
-"""
-
-
 def _seed_bvh(d: Path) -> Path:
-    (d / "seed.bvh").write_text(BVH)
+    (d / "seed.bvh").write_text(TINY_BVH)
     return d / "seed.bvh"
 
 
 def _seed_video(d: Path) -> Path:
-    from poselift.video import VideoWriter
-
-    with VideoWriter(d / "seed.mp4", fps=10, width=32, height=32) as w:
-        for i in range(3):
-            w.write(np.full((32, 32, 3), 40 * i, np.uint8))
+    write_mp4(d / "seed.mp4", frames=3, fps=10, height=32, width=32)
     return d / "seed.mp4"
 
 

@@ -10,22 +10,7 @@ av = pytest.importorskip("av")
 from poselift.errors import PoseliftError  # noqa: E402
 from poselift.video import GifWriter, VideoWriter, iter_frames, probe, write_gif  # noqa: E402
 
-
-def pattern(t: int, height: int = 48, width: int = 64) -> np.ndarray:
-    """Smooth, frame-dependent RGB content (H.264 keeps it well)."""
-    y, x = np.mgrid[0:height, 0:width]
-    frame = np.empty((height, width, 3), np.uint8)
-    frame[..., 0] = (x * 255 // (width - 1)).astype(np.uint8)
-    frame[..., 1] = (y * 255 // (height - 1)).astype(np.uint8)
-    frame[..., 2] = np.uint8(20 * t % 256)
-    return frame
-
-
-def write_mp4(path, frames=10, fps=25, height=48, width=64, **kw):
-    with VideoWriter(path, fps, width, height, **kw) as out:
-        for t in range(frames):
-            out.write(pattern(t, height, width))
-    return out
+from helpers import pattern, write_mp4  # noqa: E402
 
 
 def test_mp4_round_trip(tmp_path):

@@ -8,6 +8,8 @@ import pytest
 from poselift.data import cmu, mocap
 from poselift.errors import PoseliftError
 
+from helpers import TINY_BVH
+
 # bones (child joints) that are real rigid segments in the 17-joint layout; pelvis→spine,
 # spine→thorax and thorax→nose join virtual joints and stretch by a few mm in the shipped
 # data as well
@@ -215,29 +217,6 @@ def test_tiny_asf_amc_forward_kinematics(tmp_path):
     g_b = g_a @ _rz(90) @ _rx(25) @ _rz(-90)
     a_end = g_a @ [2, 0, 0]
     np.testing.assert_allclose(pos[1], [[0, 0, 0], a_end, a_end + g_b @ [0, 0, 1]], atol=1e-12)
-
-
-TINY_BVH = """HIERARCHY
-ROOT Hips
-{
-  OFFSET 0 0 0
-  CHANNELS 6 Xposition Yposition Zposition Yrotation Xrotation Zrotation
-  JOINT Chest
-  {
-    OFFSET 0 1 0
-    CHANNELS 3 Xrotation Zrotation Yrotation
-    End Site
-    {
-      OFFSET 0 0 2
-    }
-  }
-}
-MOTION
-Frames: 2
-Frame Time: 0.0333333
-1 2 3 0 0 90 90 0 0
-0 0 0 10 20 30 40 50 60
-"""
 
 
 def test_tiny_bvh_forward_kinematics(tmp_path):

@@ -1,6 +1,5 @@
 import json
 import os
-import pathlib
 
 import numpy as np
 import pytest
@@ -14,6 +13,8 @@ from poselift.detect.importers import (
 )
 from poselift.errors import PoseliftError
 from poselift.skeleton import COCO17
+
+from helpers import Planted
 
 # --------------------------------------------------------------------- the scenario
 # Four frames: 0 = person A with its left ear missing, 1 = nobody, 2 = A and B, 3 = A.
@@ -247,16 +248,6 @@ def test_videopose3d_with_the_flag(tmp_path, layout_name, layout):
     with pytest.raises(PoseliftError, match="one person") as ei:
         load_keypoints(path, allow_pickle=True, person=1)
     assert_names_file(ei, path)
-
-
-class Planted:
-    """Unpickling this creates ``target``: stands in for a malicious payload."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def __reduce__(self):
-        return pathlib.Path.touch, (pathlib.Path(self.target),)
 
 
 def test_planted_pickle_is_never_run_without_the_flag(tmp_path):

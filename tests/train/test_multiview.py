@@ -8,25 +8,18 @@ import torch
 from poselift.cli import main
 from poselift.config import TrainConfig
 from poselift.data.dataset import build_cmu_training_set
-from poselift.data.formats import save_npz
 from poselift.errors import PoseliftError
 from poselift.evaluate import evaluate_checkpoint
 from poselift.models.temporal import ModelConfig
 from poselift.train.multiview import (MultiviewSampler, MultiviewTrainer, hardest_negatives, multiview_loss)
 from poselift.train.semi import make_trainer
 
-from helpers import random_motion, write_bench
+from helpers import write_bench, write_cmu_train
 
 
 @pytest.fixture
 def train_dir(tmp_path):
-    d = tmp_path / "train"
-    d.mkdir()
-    for i, subj in enumerate(("01", "03")):
-        save_npz(d / f"cmu_{subj}.npz", {"positions": random_motion(70, seed=i), "offsets": np.array([0, 40, 70]),
-                                         "clip_names": np.array([f"{subj}_01", f"{subj}_02"]),
-                                         "descriptions": np.array(["walk", "run"]), "subject": np.str_(subj)})
-    return d
+    return write_cmu_train(tmp_path / "train", ("01", "03"), frames=70, split=40)
 
 
 def _cfg(tmp_path, train_dir, name="mv", **kw):

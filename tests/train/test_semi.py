@@ -8,28 +8,20 @@ from poselift.camera import project_with_intrinsics
 from poselift.cli import main
 from poselift.config import TrainConfig
 from poselift.data.dataset import build_cmu_training_set
-from poselift.data.formats import save_npz
 from poselift.errors import PoseliftError
 from poselift.evaluate import load_model
 from poselift.models.temporal import ModelConfig
 from poselift.train.semi import SemiTrainer, make_trainer, reprojection_joints, split_subjects
 from poselift.train.supervised import Trainer
 
-from helpers import random_motion
+from helpers import random_motion, write_cmu_train
 
 SUBJECTS = ("01", "03", "06")
 
 
 @pytest.fixture
 def train_dir(tmp_path):
-    d = tmp_path / "train"
-    d.mkdir()
-    for i, subj in enumerate(SUBJECTS):
-        pos = random_motion(80, seed=i)
-        save_npz(d / f"cmu_{subj}.npz", {"positions": pos, "offsets": np.array([0, 45, 80]),
-                                         "clip_names": np.array([f"{subj}_01", f"{subj}_02"]),
-                                         "descriptions": np.array(["walk", "run"]), "subject": np.str_(subj)})
-    return d
+    return write_cmu_train(tmp_path / "train", SUBJECTS)
 
 
 def _cfg(tmp_path, train_dir, name="run", **kw):
