@@ -75,6 +75,10 @@ def cmd_train(a) -> int:
         over["flip"] = False
     if a.detector_noise:
         over["detector_noise"] = True
+    if a.detector_errors:
+        over["detector_errors"] = True
+    if a.body_proportions:
+        over["body_proportions"] = True
     if a.no_rig_cameras:
         over["rig_cameras"] = False
     if a.no_bone_length:
@@ -334,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("train", help="train a lifter")
     s.add_argument("--config", help="TOML file of settings (flags override it)")
     s.add_argument("--data", choices=["cmu", "h36m", "humaneva"], default=None, help="dataset (default cmu)")
-    s.add_argument("--train-dir", default=None, help="cmu: folder of cmu_*.npz training files")
+    s.add_argument("--train-dir", default=None,
+                   help="cmu: folder of cmu_*.npz training files (several: comma-separated, e.g. train,train_extra)")
     s.add_argument("--dataset", default=None, help="h36m/humaneva: the prepared file (poselift prepare ...)")
     s.add_argument("-k", "--keypoints", default=None, help="h36m/humaneva: 2D source (gt, cpn_ft_h36m_dbb, ...)")
     s.add_argument("-str", "--subjects", default=None,
@@ -387,6 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input-layout", choices=["h36m17", "coco17"], default=None,
                    help="2D input joints (coco17: what detectors give)")
     s.add_argument("--detector-noise", action="store_true", help="synthetic detector noise on training 2D")
+    s.add_argument("--detector-errors", action="store_true",
+                   help="also a real detector's failures on training 2D: keypoint offsets from the joint centres, "
+                        "left/right swaps, missed joints bridged by interpolation")
+    s.add_argument("--body-proportions", action="store_true",
+                   help="each training view on a body of its own size and proportions (bones rigid within it)")
     s.add_argument("--no-rig-cameras", action="store_true", help="random cameras only (needs --random-cameras)")
     s.add_argument("--target", choices=["pose", "trajectory"], default=None,
                    help="trajectory: predict the root in the camera frame (use --joints-out 1)")

@@ -50,6 +50,8 @@ class TrainConfig:
     rig_cameras: bool = True  # view each clip through its subject's Human3.6M rig
     input_layout: str = "h36m17"  # 2D input joints: h36m17 or coco17
     detector_noise: bool = False  # synthetic detector noise on the training 2D
+    detector_errors: bool = False  # keypoint offsets, left/right swaps and missed joints on the training 2D
+    body_proportions: bool = False  # each training view on a body of its own size and proportions
     target: str = "pose"  # "pose" (root-relative joints) or "trajectory" (root in the camera frame)
     seed: int = 1234
     threads: int = 0  # torch threads; 0 = torch's default

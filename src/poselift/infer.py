@@ -207,13 +207,18 @@ def trajectory_checkpoint(layout: str, trajectory: str = "auto") -> Path | None:
 
 def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int | None = None,
                 fps: float | None = None, focal: float | None = None, trajectory: str = "auto",
-                min_score: float = 0.3, source=None) -> Reconstruction:
+                min_score: float = 0.3, source=None, rigid: bool = True,
+                person_height: float | None = None) -> Reconstruction:
     """A :class:`~poselift.detect.keypoints.KeypointSequence` → :class:`Reconstruction`.
 
     Fills gaps, picks the bundled model for the keypoints' layout (or uses ``checkpoint``),
     lifts, and places the root: ``trajectory`` "model" (the bundled trajectory model for
     the layout), "reprojection" (solve for the root that reprojects the lifted pose onto the
-    keypoints) or "auto" (the model where one is bundled).
+    keypoints) or "auto" (the model where one is bundled). With ``rigid`` the person is one
+    rigid articulated body (:func:`~poselift.bones.fix_bone_lengths`: each bone its median
+    length over the clip); ``person_height`` (metres, standing) scales that body to the known
+    height and moves the root along its line of sight by the same factor (a bigger person
+    seen at the same size is farther away).
     """
     from .detect.fill import fill_gaps
     from .detect.keypoints import KeypointSequence
@@ -235,12 +240,20 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
         filled = KeypointSequence(filled.keypoints, filled.scores, layout, filled.width, filled.height, filled.fps,
                                   filled.source, filled.notes + ["COCO-17 converted to Human3.6M-17 for this model"])
     pose_rel = lifter.lift(kp_pose, w, h, source=source)
+    size = 1.0  # how much the body was scaled to the person's given height
+    if rigid or person_height is not None:
+        from .bones import fix_bone_lengths, sequence_lengths, standing_height
+
+        before = standing_height(sequence_lengths(pose_rel))
+        pose_rel = fix_bone_lengths(pose_rel, height=person_height)
+        size = standing_height(sequence_lengths(pose_rel)) / before
     if traj_path is not None:
         root, how = TrajectoryModel(traj_path).predict(filled.keypoints, w, h, focal), "model"
     else:
         root = estimate_trajectory(pose_rel, kp_pose, sc_pose, lifter.layout_in, w, h, focal)
         how = "reprojection"
-    return Reconstruction(pose_rel + root, filled.keypoints, filled.scores, layout, int(w), int(h),
+        size = 1.0  # reprojection already placed the scaled body
+    return Reconstruction(pose_rel + root * size, filled.keypoints, filled.scores, layout, int(w), int(h),
                           float(fps or seq.fps or 30.0), how, report.summary(), str(lifter.path))
 
 

@@ -64,3 +64,18 @@ def test_real_training_and_benchmark_files(shared_data):
     assert [c.id for c in b.cameras] == ["54138969", "55011271", "58860488", "60457274"]
     rel = root_relative(b.positions_3d_camera)
     assert np.allclose(rel[..., 0, :], 0)
+
+
+def test_several_training_folders_comma_separated(tmp_path):
+    from poselift.data.cmu import load_train_dir
+    from poselift.errors import PoseliftError
+
+    from helpers import write_cmu_train
+
+    a = write_cmu_train(tmp_path / "a", subjects=("03", "01"))
+    b = write_cmu_train(tmp_path / "b", subjects=("02",))
+    clips = load_train_dir(f"{a},{b}")
+    assert [c.subject for c in clips] == ["01", "01", "02", "02", "03", "03"]
+    write_cmu_train(tmp_path / "c", subjects=("01",))
+    with pytest.raises(PoseliftError, match="subject 01 is also in"):
+        load_train_dir(f"{a},{tmp_path / 'c'}")

@@ -71,11 +71,19 @@ def load_train_file(path) -> list[MocapClip]:
 
 
 def load_train_dir(folder) -> list[MocapClip]:
-    """All clips of every ``cmu_*.npz`` in ``folder``, sorted by subject."""
-    clips = []
-    for f in _files(folder, "cmu_*.npz"):
-        clips.extend(load_train_file(f))
-    return clips
+    """All clips of every ``cmu_*.npz`` in ``folder``, sorted by subject. Several folders may
+    be given comma-separated (e.g. ``train,train_extra``); a subject may appear in one only."""
+    clips, seen = [], {}
+    folders = [f for f in str(folder).split(",") if f.strip()] if isinstance(folder, str) else [folder]
+    for one in folders:
+        for f in _files(one.strip() if isinstance(one, str) else one, "cmu_*.npz"):
+            part = load_train_file(f)
+            for subj in {c.subject for c in part}:
+                if subj in seen and seen[subj] != f:
+                    raise PoseliftError(f"subject {subj} is also in {seen[subj]}", f)
+                seen[subj] = f
+            clips.extend(part)
+    return sorted(clips, key=lambda c: c.subject) if len(folders) > 1 else clips
 
 
 def load_bench_file(path) -> BenchSubject:

@@ -14,6 +14,7 @@ import numpy as np
 from ..camera import Camera
 from ..errors import PoseliftError
 from . import cmu
+from .proportions import random_body
 from .virtual import RandomCameraSpec, assign_rigs, h36m_rigs, random_camera_facing
 
 
@@ -75,6 +76,8 @@ class ViewOptions:
     input_layout: str = "h36m17"  # "h36m17" or "coco17" (face joints synthesised)
     input_norm: str = "screen"  # "screen" (width → [-1, 1]) or "intrinsic" ((px - c) / f)
     detector_noise: bool = False  # add synthetic detector noise (seeded, one track per view)
+    detector_errors: bool = False  # also keypoint offsets, left/right swaps, missed joints (noise.DetectorErrors)
+    body_proportions: bool = False  # each view on a body of its own (proportions.BodyProportions)
 
 
 def downsample_clip(positions: np.ndarray, factor: int) -> np.ndarray:
@@ -83,8 +86,8 @@ def downsample_clip(positions: np.ndarray, factor: int) -> np.ndarray:
 
 def make_view(camera: Camera, positions_world: np.ndarray, opts: ViewOptions, rng: np.random.Generator):
     """World 3D (T, 17, 3) seen by ``camera``: (model input 2D, root-relative 3D, root 3D)."""
-    from ..skeleton import coco17_from_h36m17
-    from .noise import add_detector_noise
+    from ..skeleton import coco17_from_h36m17, get_skeleton
+    from .noise import DetectorErrors, add_detector_noise
 
     cam3d = camera.world_to_camera(positions_world.astype(np.float64))
     if np.any(cam3d[..., 2] <= 0.1):
@@ -95,9 +98,18 @@ def make_view(camera: Camera, positions_world: np.ndarray, opts: ViewOptions, rn
         src = cam3d
     else:
         raise PoseliftError(f"unknown input layout {opts.input_layout!r} (h36m17 or coco17)")
+    errors = DetectorErrors() if opts.detector_errors else None
+    if errors:
+        right, up = cam3d[:, 1] - cam3d[:, 4], cam3d[:, 8] - cam3d[:, 0]  # right hip - left hip; pelvis -> thorax
+        up = up / np.linalg.norm(up, axis=-1, keepdims=True)
+        right = right - (right * up).sum(-1, keepdims=True) * up
+        right = right / np.linalg.norm(right, axis=-1, keepdims=True)
+        src = errors.offset_keypoints(src, rng, right, up)
     px = camera.project(src)
     if opts.detector_noise:
         px = add_detector_noise(px, rng, camera.res_w)
+    if errors:
+        px = errors.corrupt_2d(px, rng, get_skeleton(opts.input_layout).flip_permutation)
     if opts.input_norm == "screen":
         x2d = camera.normalize(px).astype(np.float32)
     elif opts.input_norm == "intrinsic":
@@ -138,6 +150,7 @@ def build_cmu_training_set(
         clips = [c for c in clips if c.subject in set(subjects)]
     rng = np.random.default_rng([seed, 7])
     noise_rng = np.random.default_rng([seed, 11])
+    body_rng = np.random.default_rng([seed, 13])
     spec = camera_spec or RandomCameraSpec()
     out = SequenceSet(skeleton_in=view.input_layout)
     for clip in clips:
@@ -148,7 +161,8 @@ def build_cmu_training_set(
         if not cams:
             raise PoseliftError("no cameras: enable the rigs or ask for random cameras")
         for cam in cams:
-            x2d, y3d, root = make_view(cam, pos, view, noise_rng)
+            body = random_body(pos, body_rng) if view.body_proportions else pos
+            x2d, y3d, root = make_view(cam, body, view, noise_rng)
             out.append(x2d, y3d, root=root, intrinsics=cam.normalized_intrinsics(), subject=clip.subject,
                        clip=clip.name, description=clip.description, camera=cam.id)
     return out

@@ -48,3 +48,61 @@ def add_detector_noise(keypoints_px: np.ndarray, rng: np.random.Generator, width
     """``keypoints_px`` (T, J, 2) plus a fresh noise track."""
     model = model or DetectorNoise()
     return keypoints_px + model.sample(rng, keypoints_px.shape[0], keypoints_px.shape[1], width)
+
+
+@dataclass
+class DetectorErrors:
+    """Failure modes of real 2D detectors beyond jitter, for training inputs.
+
+    * **keypoint offsets**: a detector's keypoint is not a motion-capture joint centre (a
+      COCO hip sits on the side of the pelvis, a wrist at the crease). Each joint of each
+      sequence gets a constant offset in the body's own frame (right, up, forward), normal
+      with ``offset_sd`` metres per axis, so the 2D disagrees with the joint centres in a
+      consistent way that the lifter must learn to tolerate.
+    * **left/right swaps**: the whole body's left and right keypoints exchanged for a run of
+      frames (a detector reading a person from behind as facing it); ``swap_rate`` runs start
+      per frame, each ``swap_frames`` long.
+    * **missed joints**: a joint lost for a run of frames and bridged by linear interpolation,
+      as :func:`~poselift.detect.fill.fill_gaps` does at inference; ``miss_rate`` runs start
+      per joint and frame, each ``miss_frames`` long.
+
+    The rates are orders of magnitude chosen before any measurement (a few per cent of frames
+    swapped, under one per cent of joints missed), not fitted to any clip.
+    """
+
+    offset_sd: float = 0.02
+    swap_rate: float = 0.001
+    swap_frames: tuple[int, int] = (4, 30)
+    miss_rate: float = 0.002
+    miss_frames: tuple[int, int] = (2, 15)
+
+    def offset_keypoints(self, points: np.ndarray, rng: np.random.Generator, right: np.ndarray,
+                         up: np.ndarray) -> np.ndarray:
+        """3D keypoints (T, J, 3) shifted by per-joint constant offsets in the body frame given
+        by unit vectors ``right`` and ``up`` (T, 3) (forward = up × right)."""
+        fwd = np.cross(up, right)
+        o = rng.normal(0.0, self.offset_sd, size=(points.shape[1], 3))  # (J, 3) along right, up, forward
+        B = np.stack([right, up, fwd], axis=-2)  # (T, 3 axes, 3)
+        return points + np.einsum("ja,tab->tjb", o, B)
+
+    def corrupt_2d(self, px: np.ndarray, rng: np.random.Generator, flip_permutation) -> np.ndarray:
+        """Pixels (T, J, 2) with left/right swap runs and interpolated missed joints."""
+        px = np.array(px, dtype=np.float64)
+        T, J = px.shape[:2]
+        perm = list(flip_permutation)
+        for t in np.flatnonzero(rng.random(T) < self.swap_rate):
+            n = int(rng.integers(self.swap_frames[0], self.swap_frames[1] + 1))
+            px[t:t + n] = px[t:t + n][:, perm]
+        for t, j in np.argwhere(rng.random((T, J)) < self.miss_rate):
+            n = int(rng.integers(self.miss_frames[0], self.miss_frames[1] + 1))
+            a, b = t - 1, min(t + n, T)  # last good frame before, first good frame after
+            if a < 0 and b >= T:
+                continue
+            if a < 0:  # lost from the start: held at its first good position, as fill_gaps does
+                px[t:b, j] = px[b, j]
+            elif b >= T:
+                px[t:b, j] = px[a, j]
+            else:
+                w = (np.arange(t, b) - a)[:, None] / (b - a)
+                px[t:b, j] = (1 - w) * px[a, j] + w * px[b, j]
+        return px

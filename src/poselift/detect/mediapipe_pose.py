@@ -135,7 +135,10 @@ class MediaPipePose:
 
     ``detect(frame_rgb)`` returns ``[]`` or one COCO-17 detection of the followed person.
     See the module documentation for the person choice, the identity guard and the meaning
-    of the thresholds. ``stats`` counts what the guard did.
+    of the thresholds. ``stats`` counts what the guard did. ``world_landmarks`` holds
+    BlazePose's own 3D for the detection ``detect`` last returned (``pose_world_landmarks``
+    at the COCO-17 joints: (17, 3) metres, origin between the hips, camera-aligned axes x
+    right, y down, z away from the camera), or None; a peer's 3D to compare with.
     """
 
     name = "mediapipe"
@@ -166,6 +169,8 @@ class MediaPipePose:
             for graph in (self._tracker, self._static):
                 graph.process(blank)
         self._tracker_used = False
+        self._world: dict[int, np.ndarray] = {}  # id(keypoints) -> world landmarks, this frame
+        self.world_landmarks: np.ndarray | None = None
         self.start()
 
     # ------------------------------------------------------------------ PersonTracker interface
@@ -202,6 +207,12 @@ class MediaPipePose:
             raise ValueError(f"expected an RGB uint8 frame (H, W, 3), got {frame.shape} {frame.dtype}")
         frame = np.ascontiguousarray(frame)
         self._t += 1
+        self._world.clear()
+        found = self._detect(frame)
+        self.world_landmarks = self._world.get(id(found[0][0])) if found else None
+        return found
+
+    def _detect(self, frame: np.ndarray) -> list[Detection]:
         if self._target is None:
             return self._acquire(frame)
 
@@ -264,7 +275,11 @@ class MediaPipePose:
         inside &= np.isfinite(xy).all(-1)
         if not inside.any():
             return None
-        return np.where(inside[:, None], xy, np.nan).astype(np.float32), np.where(inside, vis, 0.0).astype(np.float32)
+        kp = np.where(inside[:, None], xy, np.nan).astype(np.float32)
+        if result.pose_world_landmarks is not None:
+            wl = result.pose_world_landmarks.landmark
+            self._world[id(kp)] = np.array([[wl[i].x, wl[i].y, wl[i].z] for i in MEDIAPIPE_TO_COCO17], np.float32)
+        return kp, np.where(inside, vis, 0.0).astype(np.float32)
 
     def _find_people(self, frame: np.ndarray, masked=()) -> list[Detection]:
         """Everybody a static Pose finds, one run per person, blanking each one found."""

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..data.formats import atomic_path
 from ..errors import PoseliftError
+from ..rotations import kabsch as _kabsch
 from ..skeleton import H36M17, Skeleton
 
 #: world (Z up) → BVH (Y up) as a matrix acting on column vectors: BVH = A @ world
@@ -94,16 +95,6 @@ def _smallest_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         n = _unit(n)[0]
         R[opposite] = 2 * n[:, :, None] * n[:, None, :] - np.eye(3)
     return R
-
-
-def _kabsch(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Rotations (N, 3, 3) R minimising sum_k |R src_k - dst_k|^2; src (K, 3) or (N, K, 3), dst (N, K, 3)."""
-    H = np.einsum("...kd,nke->nde", src, dst)
-    U, _, Vt = np.linalg.svd(H)
-    V = Vt.transpose(0, 2, 1)
-    d = np.sign(np.linalg.det(V @ U.transpose(0, 2, 1)))
-    V[:, :, 2] *= np.where(d == 0, 1.0, d)[:, None]
-    return V @ U.transpose(0, 2, 1)
 
 
 def _axis_rotation(axis: int, angle: np.ndarray) -> np.ndarray:

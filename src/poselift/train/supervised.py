@@ -77,7 +77,8 @@ def load_training_set(cfg: TrainConfig, subjects: list[str] | None = None, subse
         random_cameras=cfg.random_cameras,
         seed=cfg.seed,
         subjects=subjects,
-        view=ViewOptions(cfg.input_layout, cfg.input_norm, cfg.detector_noise),
+        view=ViewOptions(cfg.input_layout, cfg.input_norm, cfg.detector_noise, cfg.detector_errors,
+                         cfg.body_proportions),
         rig_cameras=cfg.rig_cameras,
         subset=subset,
     )
@@ -238,7 +239,8 @@ class Trainer:
         saved = meta.get("train_config", {})
         mine = self.cfg.to_dict()
         keys = ("model", "batch_size", "lr", "lr_decay", "seed", "flip", "stride", "frame_stride", "downsample",
-                "random_cameras", "rig_cameras", "input_layout", "detector_noise", "target", "epochs", "samples",
+                "random_cameras", "rig_cameras", "input_layout", "detector_noise", "detector_errors",
+                "body_proportions", "target", "epochs", "samples",
                 "train_dir", "ema", "data", "dataset", "keypoints", "subjects", "actions", "subset",
                 "unlabeled_subjects", "warmup", "bone_length", "linear_projection", "multiview", "label_fraction",
                 "margin", "window", "multiview_weight", "back_projection", "mining")

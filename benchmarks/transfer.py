@@ -1,0 +1,126 @@
+"""What each training change buys on real video: train the ablation variants of the COCO-17
+lifter, evaluate each on CMU-17 val and on the real-video benchmark, print one table.
+
+    python benchmarks/transfer.py [--variants base,bodies,errors,extra,81f] [--samples 1200000]
+                                  [--out runs/transfer]
+
+Every variant is ``poselift train`` with the bundled COCO-17 lifter's recipe (Human3.6M rigs
++ 4 random cameras per clip, synthetic detector noise, weight averaging, seed 1234, 27
+frames, 1,200,000 clips; bf16 mixed precision, which cost no accuracy in "Speed and scale")
+plus the changes named:
+
+* ``base``    the recipe as bundled today
+* ``bodies``  + ``--body-proportions`` (every view on a body of its own size and proportions)
+* ``errors``  + ``--detector-errors`` (keypoint offsets, left/right swaps, missed joints)
+* ``extra``   + the four subjects of ``cmu/train_extra`` (``--train-dir train,train_extra``)
+* ``81f``     + receptive field 81 frames (``-arc 3,3,3,3``)
+
+Each variant includes the changes above it. Runs resume in ``--out/<variant>``. Evaluation:
+CMU-17 val with ``det`` input (the benchmark's synthetic detector) and
+``benchmarks/realvideo.py --checkpoint`` (13 joints, mean of the four views, one rigid body).
+No setting of a variant was tuned on either: each change's numbers are fixed in its module
+(see ``poselift.data.proportions`` and ``poselift.data.noise``) before these runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("POSELIFT_DATA", ROOT / ".." / "shared" / "data"))
+
+BASE = ["-arc", "3,3,3", "--input-layout", "coco17", "--random-cameras", "4", "--detector-noise", "--ema", "0.999",
+        "--seed", "1234", "--precision", "bf16"]
+STEPS = {
+    "base": [],
+    "bodies": ["--body-proportions"],
+    "errors": ["--detector-errors"],
+    "extra": [],  # the training folders change, below
+    "81f": ["-arc", "3,3,3,3"],
+}
+ORDER = list(STEPS)
+
+
+def variant_args(name: str) -> tuple[list[str], str]:
+    """The flags of a variant (every step up to it) and its training folders."""
+    args, train = list(BASE), str(DATA / "cmu" / "train")
+    for step in ORDER[: ORDER.index(name) + 1]:
+        args += STEPS[step]
+        if step == "extra":
+            train += "," + str(DATA / "cmu" / "train_extra")
+    return args, train
+
+
+def train(name: str, out: Path, samples: int) -> Path:
+    from poselift.cli import main as cli
+
+    args, train_dir = variant_args(name)
+    run = out / name
+    cmd = ["train", "--data", "cmu", "--train-dir", train_dir, "--checkpoint-dir", str(run), "--samples",
+           str(samples), *args]
+    if (run / "last.safetensors").exists():
+        cmd.append("--resume")
+    print("poselift " + " ".join(cmd), flush=True)
+    if cli(cmd) != 0:
+        raise SystemExit(f"training {name} failed")
+    return run / "model.safetensors"
+
+
+def evaluate(name: str, ck: Path, out: Path) -> dict:
+    from poselift.data.formats import save_json
+    from poselift.evaluate import evaluate_checkpoint
+
+    res_path = out / name / "transfer.json"
+    if res_path.exists() and json.loads(res_path.read_text()).get("checkpoint_mtime") == ck.stat().st_mtime:
+        return json.loads(res_path.read_text())
+    r = evaluate_checkpoint(ck, DATA / "cmu" / "val", "det", progress=False)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import realvideo
+
+    rv_json = out / name / "realvideo.json"
+    realvideo.main(["--checkpoint", str(ck), "--json", str(rv_json)])
+    rv = json.loads(rv_json.read_text())["mean"]
+    result = {"variant": name, "checkpoint_mtime": ck.stat().st_mtime,
+              "cmu_det": {k: r[k] for k in ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")},
+              "realvideo": {"poselift": rv["poselift"], "mediapipe_world": rv["mediapipe_world"]}}
+    save_json(res_path, result)
+    return result
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--variants", default=",".join(ORDER))
+    p.add_argument("--samples", type=int, default=1_200_000)
+    p.add_argument("--out", default="runs/transfer")
+    p.add_argument("--no-train", action="store_true", help="evaluate finished runs only")
+    a = p.parse_args(argv)
+    out = Path(a.out)
+    rows = []
+    for name in a.variants.split(","):
+        if name not in STEPS:
+            raise SystemExit(f"unknown variant {name!r} (have {', '.join(ORDER)})")
+        ck = out / name / "model.safetensors"
+        if not a.no_train:
+            ck = train(name, out, a.samples)
+        if ck.exists():
+            rows.append(evaluate(name, ck, out))
+    mp = rows[0]["realvideo"]["mediapipe_world"] if rows else None
+    print(f"\n{'variant':<9}| CMU-17 val det: {'MPJPE':>6}{'P-MPJPE':>8}{'MPJVE':>7} | real video: {'MPJPE':>6}"
+          f"{'N-MPJPE':>8}{'P-MPJPE':>8}{'MPJVE':>7}{'bone std':>9}{'scale':>6}")
+    for r in rows:
+        c, v = r["cmu_det"], r["realvideo"]["poselift"]
+        print(f"{r['variant']:<9}|{'':>16} {c['mpjpe']:>6.1f}{c['p_mpjpe']:>8.1f}{c['mpjve']:>7.2f} |{'':>11} "
+              f"{v['mpjpe']:>6.1f}{v['n_mpjpe']:>8.1f}{v['p_mpjpe']:>8.1f}{v['mpjve']:>7.1f}{v['bone_std']:>9.1f}"
+              f"{v['scale']:>6.2f}")
+    if mp:
+        print(f"{'MediaPipe world landmarks':<43}|{'':>11} {mp['mpjpe']:>6.1f}{mp['n_mpjpe']:>8.1f}{mp['p_mpjpe']:>8.1f}"
+              f"{mp['mpjve']:>7.1f}{mp['bone_std']:>9.1f}{mp['scale']:>6.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
