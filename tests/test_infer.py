@@ -104,3 +104,35 @@ def test_infer_video_refuses_non_video(tmp_path):
         infer_video(p)
     with pytest.raises(PoseliftError, match="file not found"):
         infer_video(tmp_path / "missing.mp4")
+
+
+def test_one_rigid_body_by_default_and_scaled_to_a_known_height():
+    from poselift.bones import lengths_over_time, sequence_lengths, standing_height
+    from poselift.infer import reconstruct
+    from poselift.skeleton import H36M17
+
+    seq, _ = _coco_sequence(60)
+    seq.keypoints += np.random.default_rng(0).normal(scale=4.0, size=seq.keypoints.shape).astype(np.float32)
+    rigid, free = reconstruct(seq), reconstruct(seq, rigid=False)
+    assert lengths_over_time(rigid.positions_cam, H36M17.parents)[:, 1:].std(0).max() < 1e-3  # < 1 mm
+    assert lengths_over_time(free.positions_cam, H36M17.parents)[:, 1:].std(0).max() > 2e-3
+    assert np.allclose(rigid.positions_cam[:, 0], free.positions_cam[:, 0])  # same root
+    tall = reconstruct(seq, person_height=1.9)
+    assert standing_height(sequence_lengths(tall.positions_cam)) == pytest.approx(1.9, rel=1e-6)
+    ratio = 1.9 / standing_height(sequence_lengths(rigid.positions_cam))
+    assert np.allclose(tall.positions_cam[:, 0], rigid.positions_cam[:, 0] * ratio, rtol=1e-4)  # farther away
+    with pytest.raises(PoseliftError, match="height"):
+        reconstruct(seq, person_height=180)
+
+
+def test_exported_bvh_reads_back_as_the_exported_positions(tmp_path):
+    from poselift.demo import demo_sequence_path
+    from poselift.render.bvh import read_bvh
+
+    seq = np.load(demo_sequence_path(), allow_pickle=False)
+    src = _mmpose_file(tmp_path / "dets.json", seq["keypoints"][:80], seq["scores"][:80])
+    out = infer(src, tmp_path / "out", layout="h36m17", width=1000, height=1000, fps=50, video=False, progress=False)
+    world = np.load(out["npz"], allow_pickle=False)["positions_world"]
+    back = read_bvh(out["bvh"])[0]
+    err = np.linalg.norm(back - world, axis=-1)
+    assert err.max() < 0.01  # < 1 cm everywhere

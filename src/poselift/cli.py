@@ -231,7 +231,7 @@ def cmd_infer(a) -> int:
     out = infer(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person, layout=a.layout,
                 width=a.width, height=a.height, fps=a.fps, focal=a.focal, overwrite=a.overwrite,
                 video=not a.no_video, gif=a.gif, progress=not a.quiet, min_score=a.min_score,
-                trajectory=a.trajectory)
+                trajectory=a.trajectory, rigid=not a.free_bones, person_height=a.person_height)
     report = out.pop("report")
     for k, v in out.items():
         print(f"{k}: {v}")
@@ -244,6 +244,8 @@ def _infer_realtime(a) -> int:
 
     if a.out is None and not a.jsonl:
         raise PoseliftError("give --out DIR and/or --jsonl FILE (- for stdout) for the results")
+    if a.person_height is not None:
+        raise PoseliftError("--person-height needs the whole clip; it does not go with --realtime")
     rec, timing = run_realtime(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person,
                                layout=a.layout, width=a.width, height=a.height, fps=a.fps, focal=a.focal,
                                trajectory=a.trajectory, min_score=a.min_score, jsonl=a.jsonl, overwrite=a.overwrite,
@@ -458,6 +460,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fps", type=float, help="frame rate, when the input lacks it")
     s.add_argument("--focal", type=float, help="focal length in pixels (default: 60 degree field of view)")
     s.add_argument("--min-score", type=float, default=0.3, help="keypoints below this confidence are filled")
+    s.add_argument("--person-height", type=float, metavar="METRES",
+                   help="the person's standing height: the 3D body (and its distance) is scaled to it")
+    s.add_argument("--free-bones", action="store_true",
+                   help="keep the lift's per-frame bone lengths (default: one rigid body, each bone its median "
+                        "length over the clip)")
     s.add_argument("--trajectory", choices=["auto", "model", "reprojection"], default="auto",
                    help="root placement: the bundled trajectory model, or reprojection of the lifted pose "
                         "(auto: the model where one is bundled for the input's layout)")

@@ -240,6 +240,7 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
         filled = KeypointSequence(filled.keypoints, filled.scores, layout, filled.width, filled.height, filled.fps,
                                   filled.source, filled.notes + ["COCO-17 converted to Human3.6M-17 for this model"])
     pose_rel = lifter.lift(kp_pose, w, h, source=source)
+    pose_rel = pose_rel - pose_rel[:, :1]  # the root where the root model puts it (the lift's is ~0 already)
     size = 1.0  # how much the body was scaled to the person's given height
     if rigid or person_height is not None:
         from .bones import fix_bone_lengths, sequence_lengths, standing_height
@@ -324,29 +325,33 @@ def _run(source: Path, out_dir, load: dict, recon: dict, *, video: bool, gif: bo
 def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
           width: int | None = None, height: int | None = None, fps: float | None = None, focal: float | None = None,
           overwrite: bool = False, video: bool = True, gif: bool = False, progress: bool = True,
-          min_score: float = 0.3, trajectory: str = "auto") -> dict:
+          min_score: float = 0.3, trajectory: str = "auto", rigid: bool = True,
+          person_height: float | None = None) -> dict:
     """Video or 2D keypoint file in; 3D motion, renders and exports out.
 
     Returns ``{kind: path}`` for everything written plus ``"report"`` (a one-line summary of
     the gap filling and the root placement). Keypoint files may be COCO JSON, OpenPose JSON
     folders, MMPose JSON or (with ``allow_pickle``) VideoPose3D npz; videos go through the
-    2D detector.
+    2D detector. ``rigid`` and ``person_height``: see :func:`reconstruct`.
     """
     rec = _run(Path(source), out_dir, dict(allow_pickle=allow_pickle, person=person, layout=layout),
                dict(checkpoint=checkpoint, width=width, height=height, fps=fps, focal=focal, trajectory=trajectory,
-                    min_score=min_score), video=video, gif=gif, overwrite=overwrite, progress=progress)
+                    min_score=min_score, rigid=rigid, person_height=person_height),
+               video=video, gif=gif, overwrite=overwrite, progress=progress)
     return dict(rec.outputs, report=rec.summary)
 
 
 def infer_video(path, out_dir=None, *, person: int = 0, focal: float | None = None, checkpoint=None,
                 trajectory: str = "auto", overwrite: bool = False, render: bool = True, gif: bool = False,
-                progress: bool = True) -> Reconstruction:
+                progress: bool = True, rigid: bool = True, person_height: float | None = None) -> Reconstruction:
     """One call: a video → :class:`Reconstruction` (3D joints per frame, camera and world
-    frames); with ``out_dir`` also every export and render (see :func:`write_outputs`)."""
+    frames); with ``out_dir`` also every export and render (see :func:`write_outputs`).
+    ``rigid`` and ``person_height``: see :func:`reconstruct`."""
     path = Path(path)
     if not path.exists():
         raise PoseliftError("file not found", path)
     if not _is_video(path):
         raise PoseliftError(f"not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})", path)
-    return _run(path, out_dir, dict(person=person), dict(checkpoint=checkpoint, focal=focal, trajectory=trajectory),
+    return _run(path, out_dir, dict(person=person), dict(checkpoint=checkpoint, focal=focal, trajectory=trajectory,
+                                                         rigid=rigid, person_height=person_height),
                 video=render, gif=gif, overwrite=overwrite, progress=progress)
