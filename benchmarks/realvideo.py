@@ -12,9 +12,11 @@ For each view k:
   detector repaired view by view, then triangulated robustly (confidence × Cauchy weights on
   the reprojection error, 20 px scale). It reports its own reprojection error (median px, in
   the views it used) and the stability of its bones;
-* **monocular**, from view k's 2D alone: poselift as shipped (``reconstruct``: gap filling,
-  the bundled COCO-17 lifter, the trajectory model, one rigid body; with the default focal
-  and with the true focal, which changes only the root; and without the rigid body), MediaPipe BlazePose's ``pose_world_landmarks`` from the
+* **monocular**, from view k alone: poselift as shipped (``reconstruct``: gap filling, the
+  bundled COCO-17 lifter, averaged with BlazePose's own 3D (``poselift.fuse``), the
+  trajectory model, one rigid body; with the default focal and with the true focal, which
+  changes only the root), the lifter alone (``lift_only``: rigid body, no averaging) and
+  without the rigid body either (``free_bones``), MediaPipe BlazePose's ``pose_world_landmarks`` from the
   same detector run, a constant mean pose from the training data (upright, facing the
   camera), and the 2D keypoints at zero depth (P-MPJPE only).
 
@@ -90,7 +92,7 @@ def detect_view(video: Path, cache: Path):
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         seq = KeypointSequence(z["keypoints"], z["scores"], "coco17", int(z["width"]), int(z["height"]),
-                               float(z["fps"]), str(video))
+                               float(z["fps"]), str(video), world=z["world"])
         return seq, z["world"]
     rec = _Recorder(get_detector("mediapipe"))
     assert isinstance(rec, PersonTracker)
@@ -99,6 +101,7 @@ def detect_view(video: Path, cache: Path):
     finally:
         rec.close()
     world = np.stack(rec.world)
+    assert seq.world is None or np.array_equal(seq.world, world, equal_nan=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, keypoints=seq.keypoints, scores=seq.scores, world=world, width=seq.width, height=seq.height,
              fps=seq.fps)
@@ -242,9 +245,10 @@ def main(argv=None) -> int:
 
         seq = seqs[k]
         true_focal = float(np.mean(cam.focal))
-        for name, focal, rigid in (("poselift", None, True), ("poselift_true_focal", true_focal, True),
-                                   ("poselift_free_bones", None, False)):
-            rec = reconstruct(seq, checkpoint=a.checkpoint, focal=focal, source=videos[k], rigid=rigid)
+        for name, focal, rigid, fuse in (("poselift", None, True, True), ("poselift_true_focal", true_focal, True, True),
+                                         ("poselift_lift_only", None, True, False),
+                                         ("poselift_free_bones", None, False, False)):
+            rec = reconstruct(seq, checkpoint=a.checkpoint, focal=focal, source=videos[k], rigid=rigid, fuse=fuse)
             pos = timeline(rec.positions_cam[:, list(H36M_13)].astype(np.float64))
             m = metrics(pos - pos[:, :1], ref_rel, fps)
             root_err = np.linalg.norm(pos[:, 0] - ref[:, 0], axis=-1)
@@ -259,8 +263,8 @@ def main(argv=None) -> int:
         view["2d_zero_depth"] = {"p_mpjpe": metrics(flat - flat[:, :1], ref_rel, fps).get("p_mpjpe")}
         results["views"][cam.id] = view
 
-    methods = ["poselift", "poselift_true_focal", "poselift_free_bones", "mediapipe_world", "mean_pose",
-               "2d_zero_depth"]
+    methods = ["poselift", "poselift_true_focal", "poselift_lift_only", "poselift_free_bones", "mediapipe_world",
+               "mean_pose", "2d_zero_depth"]
     keys = ["mpjpe", "n_mpjpe", "p_mpjpe", "mpjve", "bone_std", "scale", "root_error_mm", "root_depth_ratio"]
     mean = {}
     for mth in methods:
@@ -288,7 +292,7 @@ def main(argv=None) -> int:
                   f"{f('mpjve', '.1f'):>7}{f('bone_std', '.1f'):>10}{f('scale', '.2f'):>7}"
                   f"{f('root_error_mm', '.0f'):>7}{f('root_depth_ratio', '.2f'):>7}")
     print("\nper-joint mean offset, poselift minus reference, mean of the views (x right, y down, z away; mm):")
-    for mth in ("poselift", "mediapipe_world"):
+    for mth in ("poselift", "poselift_lift_only", "mediapipe_world"):
         offs = np.mean([list(results["views"][c.id][mth]["offset_xyz"].values()) for c in cameras], axis=0)
         errs = np.mean([list(results["views"][c.id][mth]["per_joint"].values()) for c in cameras], axis=0)
         print(f"  {mth}: " + "; ".join(f"{n} {e:.0f} ({o[0]:+.0f},{o[1]:+.0f},{o[2]:+.0f})"

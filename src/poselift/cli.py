@@ -231,7 +231,8 @@ def cmd_infer(a) -> int:
     out = infer(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person, layout=a.layout,
                 width=a.width, height=a.height, fps=a.fps, focal=a.focal, overwrite=a.overwrite,
                 video=not a.no_video, gif=a.gif, progress=not a.quiet, min_score=a.min_score,
-                trajectory=a.trajectory, rigid=not a.free_bones, person_height=a.person_height)
+                trajectory=a.trajectory, rigid=not a.free_bones, person_height=a.person_height,
+                fuse=not a.lift_only)
     report = out.pop("report")
     for k, v in out.items():
         print(f"{k}: {v}")
@@ -462,6 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--min-score", type=float, default=0.3, help="keypoints below this confidence are filled")
     s.add_argument("--person-height", type=float, metavar="METRES",
                    help="the person's standing height: the 3D body (and its distance) is scaled to it")
+    s.add_argument("--lift-only", action="store_true",
+                   help="do not average the lift with the detector's own 3D (BlazePose world landmarks)")
     s.add_argument("--free-bones", action="store_true",
                    help="keep the lift's per-frame bone lengths (default: one rigid body, each bone its median "
                         "length over the clip)")

@@ -208,7 +208,7 @@ def trajectory_checkpoint(layout: str, trajectory: str = "auto") -> Path | None:
 def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int | None = None,
                 fps: float | None = None, focal: float | None = None, trajectory: str = "auto",
                 min_score: float = 0.3, source=None, rigid: bool = True,
-                person_height: float | None = None) -> Reconstruction:
+                person_height: float | None = None, fuse: bool = True) -> Reconstruction:
     """A :class:`~poselift.detect.keypoints.KeypointSequence` → :class:`Reconstruction`.
 
     Fills gaps, picks the bundled model for the keypoints' layout (or uses ``checkpoint``),
@@ -218,7 +218,9 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     rigid articulated body (:func:`~poselift.bones.fix_bone_lengths`: each bone its median
     length over the clip); ``person_height`` (metres, standing) scales that body to the known
     height and moves the root along its line of sight by the same factor (a bigger person
-    seen at the same size is farther away).
+    seen at the same size is farther away). With ``fuse`` and a detector that gave its own 3D
+    (``seq.world``, e.g. BlazePose's world landmarks), the lift and that 3D are averaged
+    (:func:`~poselift.fuse.fuse_detector_3d`) before the body is made rigid.
     """
     from .detect.fill import fill_gaps
     from .detect.keypoints import KeypointSequence
@@ -241,6 +243,13 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
                                   filled.source, filled.notes + ["COCO-17 converted to Human3.6M-17 for this model"])
     pose_rel = lifter.lift(kp_pose, w, h, source=source)
     pose_rel = pose_rel - pose_rel[:, :1]  # the root where the root model puts it (the lift's is ~0 already)
+    notes = report.summary()
+    if fuse and seq.world is not None:
+        from .fuse import WEIGHT, fuse_detector_3d
+
+        pose_rel = fuse_detector_3d(pose_rel, seq.world, seq.layout)
+        n = int(np.isfinite(seq.world).all((-1, -2)).sum())
+        notes += f"; averaged with the detector's own 3D in {n} of {len(pose_rel)} frames (weight {WEIGHT:g})"
     size = 1.0  # how much the body was scaled to the person's given height
     if rigid or person_height is not None:
         from .bones import fix_bone_lengths, sequence_lengths, standing_height
@@ -255,7 +264,7 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
         how = "reprojection"
         size = 1.0  # reprojection already placed the scaled body
     return Reconstruction(pose_rel + root * size, filled.keypoints, filled.scores, layout, int(w), int(h),
-                          float(fps or seq.fps or 30.0), how, report.summary(), str(lifter.path))
+                          float(fps or seq.fps or 30.0), how, notes, str(lifter.path))
 
 
 def load_input(source, *, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
@@ -326,32 +335,33 @@ def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, perso
           width: int | None = None, height: int | None = None, fps: float | None = None, focal: float | None = None,
           overwrite: bool = False, video: bool = True, gif: bool = False, progress: bool = True,
           min_score: float = 0.3, trajectory: str = "auto", rigid: bool = True,
-          person_height: float | None = None) -> dict:
+          person_height: float | None = None, fuse: bool = True) -> dict:
     """Video or 2D keypoint file in; 3D motion, renders and exports out.
 
     Returns ``{kind: path}`` for everything written plus ``"report"`` (a one-line summary of
     the gap filling and the root placement). Keypoint files may be COCO JSON, OpenPose JSON
     folders, MMPose JSON or (with ``allow_pickle``) VideoPose3D npz; videos go through the
-    2D detector. ``rigid`` and ``person_height``: see :func:`reconstruct`.
+    2D detector. ``rigid``, ``person_height`` and ``fuse``: see :func:`reconstruct`.
     """
     rec = _run(Path(source), out_dir, dict(allow_pickle=allow_pickle, person=person, layout=layout),
                dict(checkpoint=checkpoint, width=width, height=height, fps=fps, focal=focal, trajectory=trajectory,
-                    min_score=min_score, rigid=rigid, person_height=person_height),
+                    min_score=min_score, rigid=rigid, person_height=person_height, fuse=fuse),
                video=video, gif=gif, overwrite=overwrite, progress=progress)
     return dict(rec.outputs, report=rec.summary)
 
 
 def infer_video(path, out_dir=None, *, person: int = 0, focal: float | None = None, checkpoint=None,
                 trajectory: str = "auto", overwrite: bool = False, render: bool = True, gif: bool = False,
-                progress: bool = True, rigid: bool = True, person_height: float | None = None) -> Reconstruction:
+                progress: bool = True, rigid: bool = True, person_height: float | None = None,
+                fuse: bool = True) -> Reconstruction:
     """One call: a video → :class:`Reconstruction` (3D joints per frame, camera and world
     frames); with ``out_dir`` also every export and render (see :func:`write_outputs`).
-    ``rigid`` and ``person_height``: see :func:`reconstruct`."""
+    ``rigid``, ``person_height`` and ``fuse``: see :func:`reconstruct`."""
     path = Path(path)
     if not path.exists():
         raise PoseliftError("file not found", path)
     if not _is_video(path):
         raise PoseliftError(f"not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})", path)
     return _run(path, out_dir, dict(person=person), dict(checkpoint=checkpoint, focal=focal, trajectory=trajectory,
-                                                         rigid=rigid, person_height=person_height),
+                                                         rigid=rigid, person_height=person_height, fuse=fuse),
                 video=render, gif=gif, overwrite=overwrite, progress=progress)

@@ -206,6 +206,7 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
     tracker = isinstance(detector, PersonTracker)
     total = info.frames if max_frames is None else min(info.frames, max_frames)
     frames: list[list[Detection]] = []
+    world: list[np.ndarray] = []  # a tracker's own 3D of the followed person, when it gives one
     try:
         if tracker:
             detector.start(person, fps=info.fps)
@@ -214,6 +215,8 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
             for frame in iter_frames(path, max_frames=max_frames):
                 dets = frame_detections(detector, frame, num_joints)
                 frames.append(dets[:1] if tracker else dets)
+                w = getattr(detector, "world_landmarks", None) if tracker and dets else None
+                world.append(np.full((num_joints, 3), np.nan, np.float32) if w is None else w)
                 bar.update(1)
     except PoseliftError as e:
         if e.path is None:  # raised by the back-end about this video's content
@@ -235,8 +238,10 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
     seen = int(np.isfinite(track.keypoints).all(-1).any(-1).sum())
     if seen < len(frames):
         notes.append(f"person not found in {len(frames) - seen} of {len(frames)} frames (left missing)")
+    has_world = tracker and any(np.isfinite(w).any() for w in world)
     return KeypointSequence(track.keypoints, track.scores, layout=layout, width=info.width, height=info.height,
-                            fps=info.fps, source=str(path), notes=notes)
+                            fps=info.fps, source=str(path), notes=notes,
+                            world=np.stack(world) if has_world else None)
 
 
 def _single_track(frames: list[list[Detection]], num_joints: int) -> Track:

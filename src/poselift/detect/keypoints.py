@@ -18,7 +18,10 @@ class KeypointSequence:
 
     ``keypoints`` (T, J, 2) float32 pixels, NaN where a joint is missing; ``scores`` (T, J)
     float32 confidences in [0, 1], 0 where missing; ``layout`` a registered skeleton name
-    (``coco17``, ``h36m17``, ...); image size and frame rate when known.
+    (``coco17``, ``h36m17``, ...); image size and frame rate when known. ``world``: the
+    detector's own 3D of the same joints where it gives one ((T, J, 3) metres, root-relative
+    at the mid-hips, camera-aligned axes x right, y down, z away; NaN in frames without),
+    e.g. BlazePose's world landmarks; None otherwise.
     """
 
     keypoints: np.ndarray
@@ -29,6 +32,7 @@ class KeypointSequence:
     fps: float | None = None
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    world: np.ndarray | None = None
 
     def __post_init__(self):
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
@@ -38,6 +42,11 @@ class KeypointSequence:
             raise PoseliftError(f"keypoints must be (frames, joints, 2), got shape {k.shape}", self.source or None)
         if s.shape != k.shape[:2]:
             raise PoseliftError(f"scores must be (frames, joints) = {k.shape[:2]}, got {s.shape}", self.source or None)
+        if self.world is not None:
+            self.world = np.asarray(self.world, dtype=np.float32)
+            if self.world.shape != k.shape[:2] + (3,):
+                raise PoseliftError(f"detector 3D must be (frames, joints, 3) = {k.shape[:2] + (3,)}, got "
+                                    f"{self.world.shape}", self.source or None)
         n = get_skeleton(self.layout).num_joints
         if k.shape[1] != n:
             raise PoseliftError(f"layout {self.layout} has {n} joints but the keypoints have {k.shape[1]}",
