@@ -62,31 +62,9 @@ def coco_to_13(a: np.ndarray) -> np.ndarray:
     return np.concatenate([pelvis, limbs], axis=-2)
 
 
-class _Recorder:
-    """Wraps the MediaPipe tracker: records its world landmarks frame by frame."""
-
-    def __init__(self, det):
-        self.det, self.name, self.layout, self.world = det, det.name, det.layout, []
-
-    def start(self, person=0, fps=None):
-        self.det.start(person, fps)
-
-    def notes(self):
-        return self.det.notes()
-
-    def detect(self, frame):
-        out = self.det.detect(frame)
-        w = self.det.world_landmarks
-        self.world.append(np.full((17, 3), np.nan, np.float32) if w is None else w)
-        return out
-
-    def close(self):
-        self.det.close()
-
-
 def detect_view(video: Path, cache: Path):
     """(KeypointSequence, world landmarks (T, 17, 3)) of one view, cached as npz."""
-    from poselift.detect.base import PersonTracker, detect_video, get_detector
+    from poselift.detect.base import detect_video, get_detector
     from poselift.detect.keypoints import KeypointSequence
 
     if cache.exists():
@@ -94,14 +72,12 @@ def detect_view(video: Path, cache: Path):
         seq = KeypointSequence(z["keypoints"], z["scores"], "coco17", int(z["width"]), int(z["height"]),
                                float(z["fps"]), str(video), world=z["world"])
         return seq, z["world"]
-    rec = _Recorder(get_detector("mediapipe"))
-    assert isinstance(rec, PersonTracker)
+    det = get_detector("mediapipe")
     try:
-        seq = detect_video(video, rec, progress=True)
+        seq = detect_video(video, det, progress=True)
     finally:
-        rec.close()
-    world = np.stack(rec.world)
-    assert seq.world is None or np.array_equal(seq.world, world, equal_nan=True)
+        det.close()
+    world = seq.world if seq.world is not None else np.full(seq.keypoints.shape[:2] + (3,), np.nan, np.float32)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, keypoints=seq.keypoints, scores=seq.scores, world=world, width=seq.width, height=seq.height,
              fps=seq.fps)

@@ -185,6 +185,10 @@ def _output_exists(d):
     return _infer(src, d)
 
 
+def _height_in_centimetres(d):
+    return _infer(_mmpose(d / "dets.json", _pixels()), d, "--person-height", "175")
+
+
 def _output_not_writable(d):
     src = _mmpose(d / "dets.json", _pixels())
     (d / "a_file").write_text("")
@@ -235,6 +239,7 @@ CASES = [
     Case("camera list does not match the data", _camera_count, "cameras but the data has 2", "bench/bench_09.npz"),
     Case("output file exists (no --overwrite)", _output_exists, "exists already", "out/dets.npz"),
     Case("output folder cannot be created", _output_not_writable, "cannot write here", "a_file/out"),
+    Case("person's height in centimetres", _height_in_centimetres, "--person-height is a standing height in metres"),
     Case("result JSON exists (no --overwrite)", _existing_json, "exists already", "result.json"),
     Case("config file is not valid TOML", _bad_toml, "not valid TOML", "run.toml"),
     Case("training folder holds a run (no --resume/--overwrite)", _used_run_folder, "holds a training run", "run"),

@@ -226,6 +226,8 @@ def cmd_infer(a) -> int:
         raise PoseliftError("--jsonl goes with --realtime")
     if a.out is None:
         raise PoseliftError("give an output folder: --out DIR")
+    if a.person_height is not None and not 0.3 < a.person_height < 3.0:  # NaN fails too
+        raise PoseliftError(f"--person-height is a standing height in metres (0.3-3), got {a.person_height:g}")
     from .infer import infer
 
     out = infer(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person, layout=a.layout,

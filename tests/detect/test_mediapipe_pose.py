@@ -287,6 +287,15 @@ def test_blazepose_on_pose2sim_single_person(shared_data, blazepose):
     assert ((seq.scores >= 0) & (seq.scores <= 1)).all()
     assert seq.scores[found].mean() > 0.5
     assert any("visibility" in n for n in seq.notes)
+    # BlazePose's own 3D comes along: metric, root at the mid-hips, in the frames it found the person
+    w = seq.world
+    assert w is not None and w.shape == (30, 17, 3)
+    have = np.isfinite(w).all((-1, -2))
+    assert (have == found.any(-1)).all()
+    mid_hips = (w[have, 11] + w[have, 12]) / 2
+    assert np.abs(mid_hips).max() < 0.05
+    leg = np.linalg.norm(w[have, 11] - w[have, 15], axis=-1)  # left hip to left ankle, metres
+    assert 0.6 < np.median(leg) < 1.1
 
 
 def test_blazepose_keeps_one_person_in_sports2d(shared_data, blazepose):
