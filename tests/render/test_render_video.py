@@ -81,3 +81,25 @@ def test_refuses_overwrite_and_short_videos(tmp_path, input_video, motion):
     assert out.read_bytes() == b"old"
     with pytest.raises(ValueError, match="frames"):
         render_video(out, input_video, keypoints(5), "coco17", motion[:6], overwrite=True, progress=False)
+
+
+def test_3d_panel_draws_human36m_bones_for_coco_keypoints(tmp_path, motion):
+    """The 2D is COCO-17 but the 3D is Human3.6M-17: the 3D panel must draw the Human3.6M
+    bones, whose spine, neck and head are the dark grey centre line (COCO-17 has no centre
+    bone at all: drawing its tree on Human3.6M joints gives no grey and a tangle of limbs)."""
+    from poselift.render.plot import _limb_colour
+    from poselift.render.video import _rgb
+    from poselift.skeleton import H36M17
+
+    out = tmp_path / "coco.mp4"
+    render_video(out, None, keypoints(), COCO17, motion[:FRAMES], fps=25, image_size=(VW, VH), progress=False,
+                 height=240)
+    frame = next(iter_frames(out)).astype(int)
+    panel = frame[int(0.08 * 240):, -240:]  # the 3D panel below its title
+    grey = np.array(_rgb(_limb_colour(H36M17, 7)))
+    near = np.abs(panel - grey).sum(-1) < 40
+    assert near.sum() > 85  # the spine, neck and head are drawn (132 here; 43 stray pixels without them)
+    red = np.array(_rgb(_limb_colour(H36M17, 4)))
+    blue = np.array(_rgb(_limb_colour(H36M17, 1)))
+    n_red, n_blue = ((np.abs(panel - c).sum(-1) < 60).sum() for c in (red, blue))
+    assert n_red > 30 and n_blue > 30

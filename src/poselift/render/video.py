@@ -190,7 +190,7 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
     from PIL import Image
 
     colours = [_rgb(_limb_colour(skeleton, j)) for j in range(skeleton.num_joints)]
-    panel = _Pose3DPanel(poses, skeleton, height, elev=elev)
+    panel = _Pose3DPanel(poses, H36M17, height, elev=elev)  # the 3D is Human3.6M-17 whatever the 2D layout
     gif_step = max(1, int(round(fps / gif_fps))) if gif_path is not None else 0
     gif_h = int(round(height * min(1.0, gif_width / out_w)))
     gif_w = int(round(out_w * gif_h / height))
