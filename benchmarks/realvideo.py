@@ -52,6 +52,8 @@ COCO_LIMBS = (12, 14, 16, 11, 13, 15, 5, 7, 9, 6, 8, 10)  # r_hip ... r_wrist in
 H36M_13 = (0, 1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16)
 # bones over the 13 joints: legs, arms, hip width, shoulder width, trunk sides
 BONES13 = ((1, 2), (2, 3), (4, 5), (5, 6), (7, 8), (8, 9), (10, 11), (11, 12), (1, 4), (7, 10), (1, 10), (4, 7))
+BONE_NAMES = ("r_thigh", "r_shin", "l_thigh", "l_shin", "l_upper_arm", "l_forearm", "r_upper_arm", "r_forearm",
+              "hip_width", "shoulder_width", "r_trunk", "l_trunk")
 FLIP13 = (0, 4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9)
 
 
@@ -128,14 +130,23 @@ def metrics(pred: np.ndarray, ref: np.ndarray, fps: float) -> dict:
     scale = (r * p).sum((-1, -2)) / (p * p).sum((-1, -2))
     out["scale"] = float(np.median(scale))
     out["bone_std"] = bone_std(pred[ok])
+    out["bones_mm"] = bone_medians(pred[ok])
     return out
+
+
+def _bone_lengths(x: np.ndarray) -> np.ndarray:
+    a, b = np.array(BONES13).T
+    return np.linalg.norm(x[:, a] - x[:, b], axis=-1) * 1000
 
 
 def bone_std(x: np.ndarray) -> float:
     """Median over the 12 bones of each bone's length std over frames, mm."""
-    a, b = np.array(BONES13).T
-    lengths = np.linalg.norm(x[:, a] - x[:, b], axis=-1) * 1000
-    return float(np.median(lengths.std(0)))
+    return float(np.median(_bone_lengths(x).std(0)))
+
+
+def bone_medians(x: np.ndarray) -> dict:
+    """Each bone's median length over frames, mm."""
+    return dict(zip(BONE_NAMES, np.median(_bone_lengths(x), axis=0).round(0).tolist()))
 
 
 def reference_3d(seqs, cameras, views_used: list[int], offsets: np.ndarray):
@@ -213,8 +224,9 @@ def main(argv=None) -> int:
         X, reproj = reference_3d(common, cameras, others, offsets)
         ref = cam.world_to_camera(X)  # (T, 13, 3), common timeline
         ref_rel = ref - ref[:, :1]
+        ref_ok = ref_rel[np.isfinite(ref_rel).all((-1, -2))]
         view = {"reference": {"views": [cameras[v].id for v in others], "reprojection_px": reproj,
-                              "bone_std": bone_std(ref_rel[np.isfinite(ref_rel).all((-1, -2))])}}
+                              "bone_std": bone_std(ref_ok), "bones_mm": bone_medians(ref_ok)}}
 
         def timeline(a):  # view k's frames on the common timeline
             return shift_frames(a[:T], -offsets[k])
@@ -273,6 +285,11 @@ def main(argv=None) -> int:
         errs = np.mean([list(results["views"][c.id][mth]["per_joint"].values()) for c in cameras], axis=0)
         print(f"  {mth}: " + "; ".join(f"{n} {e:.0f} ({o[0]:+.0f},{o[1]:+.0f},{o[2]:+.0f})"
                                          for n, e, o in zip(JOINTS13, errs, offs)))
+    print("\nbone lengths (median over the clip; mean of the views; mm): "
+          + ", ".join(BONE_NAMES[:8]))
+    for mth in ("reference", "poselift", "poselift_lift_only", "mediapipe_world"):
+        L = np.mean([list(results["views"][c.id][mth]["bones_mm"].values())[:8] for c in cameras], axis=0)
+        print(f"  {mth:<20}" + " ".join(f"{v:5.0f}" for v in L))
     save_json(Path(a.json or out / "realvideo.json"), results)
     return 0
 

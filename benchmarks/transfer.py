@@ -1,21 +1,20 @@
 """What each training change buys on real video: train the ablation variants of the COCO-17
 lifter, evaluate each on CMU-17 val and on the real-video benchmark, print one table.
 
-    python benchmarks/transfer.py [--variants base,bodies,errors,extra,81f] [--samples 1200000]
-                                  [--out runs/transfer]
+    python benchmarks/transfer.py [--variants base,bodies,errors,extra,long,81f] [--out runs/transfer]
 
 Every variant is ``poselift train`` with the bundled COCO-17 lifter's recipe (Human3.6M rigs
 + 4 random cameras per clip, synthetic detector noise, weight averaging, seed 1234, 27
 frames, 1,200,000 clips; bf16 mixed precision, which cost no accuracy in "Speed and scale")
 plus the changes named:
 
-* ``base``    the recipe as bundled today
+* ``base``    the recipe as bundled before these changes
 * ``bodies``  + ``--body-proportions`` (every view on a body of its own size and proportions)
 * ``errors``  + ``--detector-errors`` (keypoint offsets, left/right swaps, missed joints)
 * ``extra``   + the four subjects of ``cmu/train_extra`` (``--train-dir train,train_extra``)
-* ``81f``     + receptive field 81 frames (``-arc 3,3,3,3``)
-
-Each variant includes the changes above it. Runs resume in ``--out/<variant>``. Evaluation:
+* ``long``    ``extra`` with twice the budget (2,400,000 clips)
+* ``81f``     ``extra`` with a receptive field of 81 frames (``-arc 3,3,3,3``)
+ Runs resume in ``--out/<variant>``. Evaluation:
 CMU-17 val with ``det`` input (the benchmark's synthetic detector) and
 ``benchmarks/realvideo.py --checkpoint`` (13 joints, mean of the four views, one rigid body).
 No setting of a variant was tuned on either: each change's numbers are fixed in its module
@@ -33,41 +32,46 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("POSELIFT_DATA", ROOT / ".." / "shared" / "data"))
 
-BASE = ["-arc", "3,3,3", "--input-layout", "coco17", "--random-cameras", "4", "--detector-noise", "--ema", "0.999",
+BASE = ["--input-layout", "coco17", "--random-cameras", "4", "--detector-noise", "--ema", "0.999",
         "--seed", "1234", "--precision", "bf16"]
-STEPS = {
-    "base": [],
+STEPS = {  # each change: its flags (the "extra" and "long" steps change the folders and the budget)
     "bodies": ["--body-proportions"],
     "errors": ["--detector-errors"],
-    "extra": [],  # the training folders change, below
-    "81f": ["-arc", "3,3,3,3"],
+    "extra": [],
+    "long": [],
+    "81f": [],
 }
-ORDER = list(STEPS)
+VARIANTS = {
+    "base": [],
+    "bodies": ["bodies"],
+    "errors": ["bodies", "errors"],
+    "extra": ["bodies", "errors", "extra"],
+    "long": ["bodies", "errors", "extra", "long"],
+    "81f": ["bodies", "errors", "extra", "81f"],
+}
+ORDER = list(VARIANTS)
+SAMPLES = 1_200_000
 
 
-def variant_args(name: str) -> tuple[list[str], str]:
-    """The flags of a variant (every step up to it) and its training folders."""
-    args, train = list(BASE), str(DATA / "cmu" / "train")
-    for step in ORDER[: ORDER.index(name) + 1]:
+def variant_args(name: str) -> tuple[list[str], str, int]:
+    """The flags of a variant, its training folders and its budget."""
+    arc = "3,3,3,3" if "81f" in VARIANTS[name] else "3,3,3"
+    args, train, samples = ["-arc", arc, *BASE], str(DATA / "cmu" / "train"), SAMPLES
+    for step in VARIANTS[name]:
         args += STEPS[step]
         if step == "extra":
             train += "," + str(DATA / "cmu" / "train_extra")
-    return args, train
+        if step == "long":
+            samples *= 2
+    return args, train, samples
 
 
-def train(name: str, out: Path, samples: int) -> Path:
-    from poselift.cli import main as cli
+def train(name: str, out: Path) -> Path:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_pretrained import run_training
 
-    args, train_dir = variant_args(name)
-    run = out / name
-    cmd = ["train", "--data", "cmu", "--train-dir", train_dir, "--checkpoint-dir", str(run), "--samples",
-           str(samples), *args]
-    if (run / "last.safetensors").exists():
-        cmd.append("--resume")
-    print("poselift " + " ".join(cmd), flush=True)
-    if cli(cmd) != 0:
-        raise SystemExit(f"training {name} failed")
-    return run / "model.safetensors"
+    args, train_dir, samples = variant_args(name)
+    return run_training(out / name, train_dir, ["--samples", str(samples), *args])
 
 
 def evaluate(name: str, ck: Path, out: Path) -> dict:
@@ -97,18 +101,17 @@ def evaluate(name: str, ck: Path, out: Path) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--variants", default=",".join(ORDER))
-    p.add_argument("--samples", type=int, default=1_200_000)
     p.add_argument("--out", default="runs/transfer")
     p.add_argument("--no-train", action="store_true", help="evaluate finished runs only")
     a = p.parse_args(argv)
     out = Path(a.out)
     rows = []
     for name in a.variants.split(","):
-        if name not in STEPS:
+        if name not in VARIANTS:
             raise SystemExit(f"unknown variant {name!r} (have {', '.join(ORDER)})")
         ck = out / name / "model.safetensors"
         if not a.no_train:
-            ck = train(name, out, a.samples)
+            ck = train(name, out)
         if ck.exists():
             rows.append(evaluate(name, ck, out))
     mp = rows[0]["realvideo"]["mediapipe_world"] if rows else None

@@ -16,6 +16,8 @@ view's weight being its confidence times a Cauchy weight of its reprojection err
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .camera import Camera
@@ -134,8 +136,10 @@ def repair_left_right(uv: np.ndarray, cameras, flip_permutation, confidence: np.
     for v in range(V):
         others = [o for o in range(V) if o != v]
         X, _ = triangulate_robust(uv[others], [cameras[o] for o in others], conf[others], scale_px)
-        e_as = np.nanmedian(reprojection_px(X, uv[v:v + 1], [cameras[v]])[0], axis=-1)
-        e_sw = np.nanmedian(reprojection_px(X, uv[v:v + 1, :, perm], [cameras[v]])[0], axis=-1)
+        with warnings.catch_warnings():  # frames without the person in this view: NaN, never swapped
+            warnings.simplefilter("ignore", RuntimeWarning)
+            e_as = np.nanmedian(reprojection_px(X, uv[v:v + 1], [cameras[v]])[0], axis=-1)
+            e_sw = np.nanmedian(reprojection_px(X, uv[v:v + 1, :, perm], [cameras[v]])[0], axis=-1)
         swapped[v] = np.isfinite(e_sw) & np.isfinite(e_as) & (e_sw < margin * e_as)
     uv[swapped] = uv[swapped][:, perm]
     conf[swapped] = conf[swapped][:, perm]
