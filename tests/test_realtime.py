@@ -30,8 +30,9 @@ def _coco_file(path, frames=50, gap=None):
 @pytest.mark.parametrize("trajectory", ["model", "reprojection"])
 def test_realtime_equals_offline_without_gaps(tmp_path, trajectory):
     src = _coco_file(tmp_path / "kp.json")
+    # (frame by frame there is no whole clip to fix the bones over: compare with free bones)
     offline = infer(src, tmp_path / "off", width=1000, height=800, fps=30, video=False, progress=False,
-                    trajectory=trajectory)
+                    trajectory=trajectory, rigid=False)
     rec, timing = run_realtime(src, tmp_path / "rt", width=1000, height=800, fps=30, progress=False,
                                trajectory=trajectory)
     want = np.load(offline["npz"], allow_pickle=False)["positions_cam"]

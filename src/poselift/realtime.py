@@ -100,6 +100,7 @@ class RealtimeLifter:
     def _emit(self, pose, root) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         kp, sc = self.recent.pop(0)
         pose = self._unflip(pose, self.skeleton_out)
+        pose = pose - pose[:1]  # the root where the root model puts it, as offline
         root = None if root is None else self._unflip(root, ROOT1)
         return self._place(pose, root, kp), kp, sc
 

@@ -276,7 +276,7 @@ class MediaPipePose:
         if not inside.any():
             return None
         kp = np.where(inside[:, None], xy, np.nan).astype(np.float32)
-        if result.pose_world_landmarks is not None:
+        if getattr(result, "pose_world_landmarks", None) is not None:
             wl = result.pose_world_landmarks.landmark
             self._world[id(kp)] = np.array([[wl[i].x, wl[i].y, wl[i].z] for i in MEDIAPIPE_TO_COCO17], np.float32)
         return kp, np.where(inside, vis, 0.0).astype(np.float32)
