@@ -136,3 +136,17 @@ def test_exported_bvh_reads_back_as_the_exported_positions(tmp_path):
     back = read_bvh(out["bvh"])[0]
     err = np.linalg.norm(back - world, axis=-1)
     assert err.max() < 0.01  # < 1 cm everywhere
+
+
+def test_default_focal_follows_the_long_side_and_is_reported():
+    from poselift.infer import default_intrinsics, reconstruct
+
+    f_portrait, c = default_intrinsics(1080, 1920)
+    f_landscape, _ = default_intrinsics(1920, 1080)
+    assert np.allclose(f_portrait, f_landscape) and np.allclose(c, (540, 960))
+    assert f_portrait[0] == pytest.approx(1920 / 2 / np.tan(np.radians(30)))  # 1663 px
+    assert default_intrinsics(1000, 800)[0][0] == pytest.approx(1000 / 2 / np.tan(np.radians(30)))  # as before
+    assert default_intrinsics(1000, 800, focal=1234.0)[0][0] == 1234.0
+    seq, _ = _coco_sequence(20)
+    assert "focal 866 px (60° across the long side" in reconstruct(seq).report
+    assert "focal 1500 px (given)" in reconstruct(seq, focal=1500.0).report

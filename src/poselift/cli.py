@@ -461,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--width", type=int, help="image width in pixels, when the keypoint file lacks it")
     s.add_argument("--height", type=int, help="image height in pixels, when the keypoint file lacks it")
     s.add_argument("--fps", type=float, help="frame rate, when the input lacks it")
-    s.add_argument("--focal", type=float, help="focal length in pixels (default: 60 degree field of view)")
+    s.add_argument("--focal", type=float, help="focal length in pixels (default: a 60 degree field of view across the image's long side)")
     s.add_argument("--min-score", type=float, default=0.3, help="keypoints below this confidence are filled")
     s.add_argument("--person-height", type=float, metavar="METRES",
                    help="the person's standing height: the 3D body (and its distance) is scaled to it")

@@ -134,14 +134,22 @@ def lift(keypoints: np.ndarray, width: int, height: int, layout: str = "coco17",
 # ------------------------------------------------------------------------ whole pipeline
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
-DEFAULT_FOV_DEG = 60.0  # horizontal field of view assumed when the user gives no focal length
+# Field of view across the image's LONG side assumed when the user gives no focal length.
+# A portrait video is a landscape sensor turned by 90 degrees (same lens, same sensor), so the
+# focal length in pixels goes with the long side, not with the width: 60 degrees across the
+# long side is a lens of about 31 mm full-frame equivalent (2 atan(18 / 31)), a little longer
+# than a phone's main camera (24-28 mm, 65-74 degrees). Landscape and square images get the
+# same focal as before (60 degrees across the width); portrait ones no longer get a focal
+# 1.8x too short.
+DEFAULT_FOV_DEG = 60.0
 
 
 def default_intrinsics(width: int, height: int, focal: float | None = None, fov_deg: float = DEFAULT_FOV_DEG):
-    """(focal (2,), centre (2,)) in pixels: the user's focal length or one from a field of view."""
+    """(focal (2,), centre (2,)) in pixels: the user's focal length, or one from a field of view
+    ``fov_deg`` across the long side of the image (see :data:`DEFAULT_FOV_DEG`)."""
     import math
 
-    f = focal if focal else width / 2 / math.tan(math.radians(fov_deg) / 2)
+    f = focal if focal else max(width, height) / 2 / math.tan(math.radians(fov_deg) / 2)
     return np.array([f, f], dtype=np.float64), np.array([width / 2, height / 2], dtype=np.float64)
 
 
@@ -263,6 +271,9 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
         root = estimate_trajectory(pose_rel, kp_pose, sc_pose, lifter.layout_in, w, h, focal)
         how = "reprojection"
         size = 1.0  # reprojection already placed the scaled body
+    f_used = default_intrinsics(w, h, focal)[0][0]
+    notes += (f"; focal {f_used:.0f} px (" + ("given" if focal else f"{DEFAULT_FOV_DEG:g}° across the long side, "
+                                                "the default: --focal sets it") + ")")
     return Reconstruction(pose_rel + root * size, filled.keypoints, filled.scores, layout, int(w), int(h),
                           float(fps or seq.fps or 30.0), how, notes, str(lifter.path))
 
