@@ -89,6 +89,7 @@ def detect_view(video: Path, cache: Path):
 def mean_training_pose(train_dir: Path) -> np.ndarray:
     """Mean Human3.6M-17 pose of the training data in a body frame, placed upright facing a
     camera (camera axes: x right, y down, z away), root at 0, metres: (17, 3)."""
+    from poselift.bones import body_axes
     from poselift.data.cmu import load_train_dir
 
     poses = []
@@ -96,12 +97,7 @@ def mean_training_pose(train_dir: Path) -> np.ndarray:
         p = clip.positions[::10]
         poses.append(p - p[:, :1])
     P = np.concatenate(poses).astype(np.float64)  # world Z up
-    right = P[:, 1] - P[:, 4]  # left hip → right hip
-    up = P[:, 8] - P[:, 0]
-    up /= np.linalg.norm(up, axis=-1, keepdims=True)
-    right -= (right * up).sum(-1, keepdims=True) * up
-    right /= np.linalg.norm(right, axis=-1, keepdims=True)
-    fwd = np.cross(up, right)  # the way the body faces
+    right, up, fwd = body_axes(P)
     # body frame (right, up, forward) → camera frame facing the person: the person's right is
     # the camera's -x (image left), up is -y, forward (towards the camera) is -z
     B = np.stack([right, up, fwd], axis=-1)  # columns: body axes in world
@@ -110,7 +106,7 @@ def mean_training_pose(train_dir: Path) -> np.ndarray:
     return np.stack([-mean[:, 0], -mean[:, 1], -mean[:, 2]], axis=-1)
 
 
-def metrics(pred: np.ndarray, ref: np.ndarray, fps: float) -> dict:
+def metrics(pred: np.ndarray, ref: np.ndarray) -> dict:
     """Figures of ``pred`` against ``ref`` (T, 13, 3) metres, both pelvis-relative."""
     from poselift.metrics import mpjpe_frames, n_mpjpe_frames, p_mpjpe_frames
 
@@ -149,7 +145,7 @@ def bone_medians(x: np.ndarray) -> dict:
     return dict(zip(BONE_NAMES, np.median(_bone_lengths(x), axis=0).round(0).tolist()))
 
 
-def reference_3d(seqs, cameras, views_used: list[int], offsets: np.ndarray):
+def reference_3d(seqs, cameras, views_used: list[int]):
     """Robust triangulation of the 13 joints from ``views_used`` on the common timeline:
     (world points (T, 13, 3), median reprojection px)."""
     from poselift.triangulate import reprojection_px, triangulate_robust
@@ -197,7 +193,6 @@ def main(argv=None) -> int:
         seqs.append(seq)
         worlds.append(world)
     T = min(len(s) for s in seqs)
-    fps = seqs[0].fps
     coco = get_skeleton("coco17")
 
     # 2D of every view as normalised rays (pixels kept as they are: frames narrower than the
@@ -221,7 +216,7 @@ def main(argv=None) -> int:
                "swaps": swapped.sum(1).tolist(), "views": {}}
     for k, cam in enumerate(cameras):
         others = [v for v in range(V) if v != k]
-        X, reproj = reference_3d(common, cameras, others, offsets)
+        X, reproj = reference_3d(common, cameras, others)
         ref = cam.world_to_camera(X)  # (T, 13, 3), common timeline
         ref_rel = ref - ref[:, :1]
         ref_ok = ref_rel[np.isfinite(ref_rel).all((-1, -2))]
@@ -238,17 +233,17 @@ def main(argv=None) -> int:
                                          ("poselift_free_bones", None, False, False)):
             rec = reconstruct(seq, checkpoint=a.checkpoint, focal=focal, source=videos[k], rigid=rigid, fuse=fuse)
             pos = timeline(rec.positions_cam[:, list(H36M_13)].astype(np.float64))
-            m = metrics(pos - pos[:, :1], ref_rel, fps)
+            m = metrics(pos - pos[:, :1], ref_rel)
             root_err = np.linalg.norm(pos[:, 0] - ref[:, 0], axis=-1)
             m["root_error_mm"] = float(np.nanmean(root_err) * 1000)
             m["root_depth_ratio"] = float(np.nanmedian(pos[:, 0, 2] / ref[:, 0, 2]))
             view[name] = m
         w = timeline(coco_to_13(worlds[k].astype(np.float64)))
-        view["mediapipe_world"] = metrics(w - w[:, :1], ref_rel, fps)
+        view["mediapipe_world"] = metrics(w - w[:, :1], ref_rel)
         if mean_pose is not None:
-            view["mean_pose"] = metrics(np.broadcast_to(mean_pose, ref_rel.shape).copy(), ref_rel, fps)
+            view["mean_pose"] = metrics(np.broadcast_to(mean_pose, ref_rel.shape).copy(), ref_rel)
         flat = timeline(np.concatenate([uv[k], np.zeros(uv[k].shape[:-1] + (1,))], -1))
-        view["2d_zero_depth"] = {"p_mpjpe": metrics(flat - flat[:, :1], ref_rel, fps).get("p_mpjpe")}
+        view["2d_zero_depth"] = {"p_mpjpe": metrics(flat - flat[:, :1], ref_rel).get("p_mpjpe")}
         results["views"][cam.id] = view
 
     methods = ["poselift", "poselift_true_focal", "poselift_lift_only", "poselift_free_bones", "mediapipe_world",

@@ -77,6 +77,17 @@ def standing_height(lengths: np.ndarray, skeleton: Skeleton = H36M17) -> float:
     return float((legs + trunk_head) / (1 - ANKLE_HEIGHT_FRACTION))
 
 
+def body_axes(positions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The body's own frame in each Human3.6M-17 pose (..., 17, 3): unit vectors (..., 3)
+    ``right`` (left hip → right hip, made perpendicular to up), ``up`` (pelvis → thorax) and
+    ``forward`` (up × right, the way the body faces)."""
+    P = np.asarray(positions, dtype=np.float64)
+    up = _unit(P[..., 8, :] - P[..., 0, :])
+    right = P[..., 1, :] - P[..., 4, :]
+    right = _unit(right - (right * up).sum(-1, keepdims=True) * up)
+    return right, up, np.cross(up, right)
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 

@@ -104,6 +104,7 @@ def test_keypoint_offsets_are_constant_in_the_body_frame():
     pos = rigid(30)
     right = np.tile([1.0, 0, 0], (30, 1))
     up = np.tile([0, 0, 1.0], (30, 1))
-    out = DetectorErrors(offset_sd=0.03).offset_keypoints(pos, np.random.default_rng(2), right, up)
+    out = DetectorErrors(offset_sd=0.03).offset_keypoints(pos, np.random.default_rng(2), right, up,
+                                                           np.cross(up, right))
     d = out - pos
     assert np.allclose(d, d[:1]) and 0.005 < np.abs(d).mean() < 0.06

@@ -100,11 +100,9 @@ def make_view(camera: Camera, positions_world: np.ndarray, opts: ViewOptions, rn
         raise PoseliftError(f"unknown input layout {opts.input_layout!r} (h36m17 or coco17)")
     errors = DetectorErrors() if opts.detector_errors else None
     if errors:
-        right, up = cam3d[:, 1] - cam3d[:, 4], cam3d[:, 8] - cam3d[:, 0]  # right hip - left hip; pelvis -> thorax
-        up = up / np.linalg.norm(up, axis=-1, keepdims=True)
-        right = right - (right * up).sum(-1, keepdims=True) * up
-        right = right / np.linalg.norm(right, axis=-1, keepdims=True)
-        src = errors.offset_keypoints(src, rng, right, up)
+        from ..bones import body_axes
+
+        src = errors.offset_keypoints(src, rng, *body_axes(cam3d))
     px = camera.project(src)
     if opts.detector_noise:
         px = add_detector_noise(px, rng, camera.res_w)

@@ -77,10 +77,9 @@ class DetectorErrors:
     miss_frames: tuple[int, int] = (2, 15)
 
     def offset_keypoints(self, points: np.ndarray, rng: np.random.Generator, right: np.ndarray,
-                         up: np.ndarray) -> np.ndarray:
+                         up: np.ndarray, fwd: np.ndarray) -> np.ndarray:
         """3D keypoints (T, J, 3) shifted by per-joint constant offsets in the body frame given
-        by unit vectors ``right`` and ``up`` (T, 3) (forward = up × right)."""
-        fwd = np.cross(up, right)
+        by unit vectors ``right``, ``up`` and ``fwd`` (T, 3) (see :func:`poselift.bones.body_axes`)."""
         o = rng.normal(0.0, self.offset_sd, size=(points.shape[1], 3))  # (J, 3) along right, up, forward
         B = np.stack([right, up, fwd], axis=-2)  # (T, 3 axes, 3)
         return points + np.einsum("ja,tab->tjb", o, B)
