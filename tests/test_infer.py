@@ -148,5 +148,77 @@ def test_default_focal_follows_the_long_side_and_is_reported():
     assert default_intrinsics(1000, 800)[0][0] == pytest.approx(1000 / 2 / np.tan(np.radians(30)))  # as before
     assert default_intrinsics(1000, 800, focal=1234.0)[0][0] == 1234.0
     seq, _ = _coco_sequence(20)
-    assert "focal 866 px (60° across the long side" in reconstruct(seq).report
-    assert "focal 1500 px (given)" in reconstruct(seq, focal=1500.0).report
+    assert "focal 866 px (the default 60° across the long side" in reconstruct(seq).report
+    assert "focal 1500 px (given with --focal)" in reconstruct(seq, focal=1500.0).report
+    rec = reconstruct(seq, fov=90.0)  # 90 degrees across the 1000 px side: f = 500 px
+    assert "focal 500 px (--fov 90° across the long side)" in rec.report and rec.focal == pytest.approx(500)
+    with pytest.raises(PoseliftError, match="--focal or --fov, not both"):
+        reconstruct(seq, focal=1500.0, fov=90.0)
+    with pytest.raises(PoseliftError, match="--fov must be degrees"):
+        reconstruct(seq, fov=0.5)
+
+
+def _with_gaps():
+    """A 60-frame track: nobody in frames 0-4 and 55-59, a 4-frame gap (20-23, filled), a
+    15-frame gap (30-44, left out), the left wrist missing in frames 10-12 (filled)."""
+    seq, X = _coco_sequence(60)
+    kp, sc = seq.keypoints.copy(), seq.scores.copy()
+    for a, b in ((0, 5), (55, 60), (20, 24), (30, 45)):
+        kp[a:b], sc[a:b] = np.nan, 0.0
+    kp[10:13, 9], sc[10:13, 9] = np.nan, 0.0
+    seq.keypoints, seq.scores = kp, sc
+    return seq
+
+
+def test_gaps_are_filled_when_short_and_left_out_when_long():
+    from poselift.infer import reconstruct
+
+    seq = _with_gaps()
+    rec = reconstruct(seq)
+    present = np.isfinite(rec.positions_cam).all((-1, -2))
+    expect = np.ones(60, bool)
+    expect[[*range(0, 5), *range(55, 60), *range(30, 45)]] = False
+    np.testing.assert_array_equal(present, expect)  # nobody at the ends, the long gap: no 3D
+    assert np.isnan(rec.keypoints[30:45]).all() and np.isnan(rec.positions_world[0]).all()
+    whole = rec.filled_2d.all(1)
+    np.testing.assert_array_equal(np.flatnonzero(whole), [20, 21, 22, 23])  # the short gap: filled, flagged
+    assert rec.filled_2d[10:13, 9].all() and rec.filled_2d[10:13].sum() == 3
+    assert rec.filled[10:13, 13].all() and rec.filled[10:13].sum() == 3  # the left wrist's 3D joint only
+    assert "31 of 60 frames show the person" in rec.report and "4 filled" in rec.report
+    assert "25 left out" in rec.report
+    trimmed = reconstruct(seq, trim=True)
+    assert trimmed.frames[0] == 5 and trimmed.frames[-1] == 54 and len(trimmed.frames) == 50
+    np.testing.assert_allclose(trimmed.positions_cam, rec.positions_cam[5:55], equal_nan=True)
+    everything = reconstruct(seq, max_gap=100)  # a long limit fills the 15-frame gap too, never the ends
+    assert np.isfinite(everything.positions_cam[5:55]).all() and np.isnan(everything.positions_cam[:5]).all()
+
+
+def test_a_joint_missing_longer_than_the_limit_is_left_out():
+    from poselift.infer import reconstruct
+
+    seq, _ = _coco_sequence(60)
+    seq.keypoints[10:40, 15], seq.scores[10:40, 15] = np.nan, 0.0  # left ankle, 30 frames
+    rec = reconstruct(seq)
+    l_ankle = 6  # Human3.6M-17
+    assert np.isnan(rec.positions_cam[10:40, l_ankle]).all() and np.isfinite(rec.positions_cam[:10, l_ankle]).all()
+    assert np.isfinite(np.delete(rec.positions_cam[10:40], l_ankle, axis=1)).all()
+
+
+def test_smoothing_and_pinned_feet_are_applied_and_reported():
+    from poselift.contact import foot_contacts, foot_skate
+    from poselift.infer import reconstruct
+
+    seq = _with_gaps()
+    plain = reconstruct(seq)
+    smooth = reconstruct(seq, smooth="butterworth")
+    assert "smoothed (butterworth)" in smooth.report and "foot skate" in plain.report
+    np.testing.assert_array_equal(np.isnan(smooth.positions_cam), np.isnan(plain.positions_cam))  # gaps stay gaps
+    jerk = lambda P: np.nanmean(np.abs(np.diff(P, 2, axis=0)))  # noqa: E731
+    assert jerk(smooth.positions_cam) < 0.8 * jerk(plain.positions_cam)
+    pinned = reconstruct(seq, pin_feet=True)
+    assert "feet pinned in" in pinned.report
+    skate = [foot_skate(r.positions_world, foot_contacts(r.positions_world, 30.0), 30.0)["slide_m"]
+             for r in (plain, pinned)]
+    assert skate[0] > 0.05 and skate[1] < 0.5 * skate[0]
+    with pytest.raises(PoseliftError, match="method"):
+        reconstruct(seq, smooth="kalman")

@@ -224,17 +224,21 @@ def cmd_infer(a) -> int:
         return _infer_realtime(a)
     if a.jsonl:
         raise PoseliftError("--jsonl goes with --realtime")
+    if a.threads is not None:
+        raise PoseliftError("--threads goes with --realtime")
     if a.out is None:
         raise PoseliftError("give an output folder: --out DIR")
+    if a.max_gap is not None and a.max_gap < 0:
+        raise PoseliftError(f"--max-gap is a number of frames, 0 or more, got {a.max_gap}")
     if a.person_height is not None and not 0.3 < a.person_height < 3.0:  # NaN fails too
         raise PoseliftError(f"--person-height is a standing height in metres (0.3-3), got {a.person_height:g}")
     from .infer import infer
 
     out = infer(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person, layout=a.layout,
-                width=a.width, height=a.height, fps=a.fps, focal=a.focal, overwrite=a.overwrite,
+                width=a.width, height=a.height, fps=a.fps, focal=a.focal, fov=a.fov, overwrite=a.overwrite,
                 video=not a.no_video, gif=a.gif, progress=not a.quiet, min_score=a.min_score,
                 trajectory=a.trajectory, rigid=not a.free_bones, person_height=a.person_height,
-                fuse=not a.lift_only)
+                fuse=not a.lift_only, max_gap=a.max_gap, trim=a.trim, smooth=a.smooth, pin_feet=a.pin_feet)
     report = out.pop("report")
     for k, v in out.items():
         print(f"{k}: {v}")
@@ -249,10 +253,12 @@ def _infer_realtime(a) -> int:
         raise PoseliftError("give --out DIR and/or --jsonl FILE (- for stdout) for the results")
     if a.person_height is not None:
         raise PoseliftError("--person-height needs the whole clip; it does not go with --realtime")
+    if a.threads is not None and a.threads < 0:
+        raise PoseliftError(f"--threads is a number of threads (0: torch's default), got {a.threads}")
     rec, timing = run_realtime(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person,
                                layout=a.layout, width=a.width, height=a.height, fps=a.fps, focal=a.focal,
                                trajectory=a.trajectory, min_score=a.min_score, jsonl=a.jsonl, overwrite=a.overwrite,
-                               progress=not a.quiet)
+                               progress=not a.quiet, threads=1 if a.threads is None else a.threads or None)
     for k, v in rec.outputs.items():
         print(f"{k}: {v}", file=sys.stderr if a.jsonl == "-" else sys.stdout)
     print(rec.report, file=sys.stderr)
@@ -461,7 +467,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--width", type=int, help="image width in pixels, when the keypoint file lacks it")
     s.add_argument("--height", type=int, help="image height in pixels, when the keypoint file lacks it")
     s.add_argument("--fps", type=float, help="frame rate, when the input lacks it")
-    s.add_argument("--focal", type=float, help="focal length in pixels (default: a 60 degree field of view across the image's long side)")
+    s.add_argument("--focal", type=float, help="focal length in pixels (default: from the video's metadata where it "
+                                               "has one, else a 60 degree field of view across the long side)")
+    s.add_argument("--fov", type=float, metavar="DEGREES", help="field of view across the image's long side, instead "
+                                                               "of --focal")
+    s.add_argument("--max-gap", type=int, metavar="FRAMES",
+                   help="longest gap (frames without a detection, or a joint missing) that is filled by "
+                        "interpolation; longer ones are left out, NaN (default 10, as Sports2D)")
+    s.add_argument("--smooth", choices=["none", "butterworth", "one-euro"], default="none",
+                   help="smooth the 3D joints: zero-phase Butterworth (order 4, 6 Hz, as Sports2D) or the "
+                        "one-euro filter (default none: the temporal lifter is smooth already)")
+    s.add_argument("--pin-feet", action="store_true", help="hold each ankle still while its foot is on the floor")
+    s.add_argument("--trim", action="store_true", help="drop the frames before the person is first seen and after "
+                                                       "they are last seen from the outputs")
     s.add_argument("--min-score", type=float, default=0.3, help="keypoints below this confidence are filled")
     s.add_argument("--person-height", type=float, metavar="METRES",
                    help="the person's standing height: the 3D body (and its distance) is scaled to it")
@@ -476,6 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--realtime", action="store_true",
                    help="lift each frame as it arrives (cached streaming model; exports, no renders)")
     s.add_argument("--jsonl", help="with --realtime: one JSON line per lifted frame to this file (- = stdout)")
+    s.add_argument("--threads", type=int, metavar="N",
+                   help="with --realtime: torch threads for the lifting (default 1: a frame is too small to share "
+                        "and more threads stall on a busy machine; 0: torch's default)")
     s.add_argument("--no-video", action="store_true", help="skip the mp4 render")
     s.add_argument("--gif", action="store_true", help="also write a GIF")
     s.add_argument("--overwrite", action="store_true")

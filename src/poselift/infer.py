@@ -173,7 +173,11 @@ class Reconstruction:
     """3D motion of one person, with the 2D it was lifted from.
 
     ``positions_cam`` (T, 17, 3) Human3.6M-17 joints in the camera frame (metres, x right,
-    y down, z forward); ``keypoints``/``scores`` the gap-filled 2D input (pixels, ``layout``).
+    y down, z forward), NaN in frames and joints left out (nobody seen, or a gap longer than
+    ``max_gap``); ``keypoints``/``scores`` the gap-filled 2D input (pixels, ``layout``);
+    ``filled`` (T, 17) / ``filled_2d`` (T, J) the positions invented over short gaps;
+    ``frames`` (T,) the video frame number of each row; ``world_rotation``/``world_origin``
+    the floor-aligned world frame (see :mod:`poselift.render.export`).
     """
 
     positions_cam: np.ndarray
@@ -187,18 +191,38 @@ class Reconstruction:
     report: str
     checkpoint: str
     outputs: dict = field(default_factory=dict)  # {kind: path} of what was written, if anything
+    filled: np.ndarray | None = None
+    filled_2d: np.ndarray | None = None
+    frames: np.ndarray | None = None
+    world_rotation: np.ndarray | None = None
+    world_origin: np.ndarray | None = None
+    focal: float | None = None  # pixels
+    focal_source: str = ""
 
     @property
     def summary(self) -> str:
-        """One line: the gap filling and the root placement."""
+        """One line: the gap filling, the root placement and the focal length."""
         return f"{self.report}; root from the {self.trajectory}"
 
     @property
-    def positions_world(self) -> np.ndarray:
-        """Floor-aligned world frame (Z up, feet on z = 0), metres."""
-        from .render.export import camera_to_floor
+    def motion(self):
+        """The :class:`~poselift.render.export.Motion` that the exports write."""
+        from .render.export import Motion
+        from .skeleton import get_skeleton
 
-        return camera_to_floor(self.positions_cam)
+        info = {"checkpoint": Path(self.checkpoint).name, "layout_2d": self.layout, "image_size": [self.width,
+                self.height], "root": self.trajectory, "report": self.report}
+        if self.focal:
+            info.update(focal_px=round(float(self.focal), 2), focal_source=self.focal_source)
+        return Motion(self.positions_cam, self.fps, keypoints_2d=self.keypoints, scores=self.scores,
+                      layout_2d=get_skeleton(self.layout), filled=self.filled, filled_2d=self.filled_2d,
+                      frames=self.frames, world_rotation=self.world_rotation, world_origin=self.world_origin,
+                      info=info)
+
+    @property
+    def positions_world(self) -> np.ndarray:
+        """Floor-aligned world frame (Z up, feet on z = 0), metres, NaN where left out."""
+        return self.motion.positions_world
 
 
 def trajectory_checkpoint(layout: str, trajectory: str = "auto") -> Path | None:
@@ -213,69 +237,186 @@ def trajectory_checkpoint(layout: str, trajectory: str = "auto") -> Path | None:
     return path if trajectory != "reprojection" else None
 
 
+def output_flags(flags: np.ndarray, layout: str, rule: str = "any") -> np.ndarray:
+    """Per-joint flags of the 2D input (T, J) in ``layout`` → flags of the Human3.6M-17 output
+    joints (T, 17): an output joint is flagged when ``rule`` "any" (or "all") of the 2D joints it
+    is computed from are. Layouts without a joint correspondence flag whole frames."""
+    F = np.asarray(flags, dtype=bool)
+    if layout == "h36m17":
+        return F.copy()
+    if layout == "coco17":
+        from .skeleton import h36m17_from_coco17
+
+        s = (~F if rule == "any" else F).astype(np.float64)
+        out = h36m17_from_coco17(np.zeros(F.shape + (1,)), s)[1] > 0.5  # a joint scores its sources' minimum
+        return ~out if rule == "any" else out
+    per_frame = F.any(1) if rule == "any" else F.all(1)
+    return np.repeat(per_frame[:, None], 17, axis=1)
+
+
+def resolve_focal(width: int, height: int, focal: float | None = None, fov: float | None = None,
+                  video=None) -> tuple[float, str]:
+    """The focal length in pixels and where it came from: ``focal`` (pixels) if given, else a
+    field of view ``fov`` (degrees across the long side), else the video file's metadata (a
+    35 mm-equivalent focal length, :func:`~poselift.video.focal_from_metadata`), else the
+    default :data:`DEFAULT_FOV_DEG`."""
+    if focal is not None and fov is not None:
+        raise PoseliftError("give --focal or --fov, not both")
+    if focal is not None:
+        if not (np.isfinite(focal) and focal > 0):
+            raise PoseliftError(f"--focal must be a positive number of pixels, got {focal!r}")
+        return float(focal), "given with --focal"
+    if fov is not None:
+        if not (np.isfinite(fov) and 1 <= fov <= 170):
+            raise PoseliftError(f"--fov must be degrees across the image's long side, 1-170, got {fov!r}")
+        return float(default_intrinsics(width, height, None, fov)[0][0]), f"--fov {fov:g}° across the long side"
+    if video is not None and _is_video(Path(video)):
+        from .video import focal_from_metadata
+
+        # a phone's 35 mm-equivalent focal describes its 4:3 sensor, which a 16:9 video crops
+        found = focal_from_metadata(video, width, height, sensor_aspect=4 / 3)
+        if found is not None:
+            return float(found[0]), found[1]
+    return (float(default_intrinsics(width, height)[0][0]),
+            f"the default {DEFAULT_FOV_DEG:g}° across the long side; --focal or --fov set it")
+
+
 def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int | None = None,
-                fps: float | None = None, focal: float | None = None, trajectory: str = "auto",
-                min_score: float = 0.3, source=None, rigid: bool = True,
-                person_height: float | None = None, fuse: bool = True) -> Reconstruction:
+                fps: float | None = None, focal: float | None = None, fov: float | None = None,
+                trajectory: str = "auto", min_score: float = 0.3, source=None, rigid: bool = True,
+                person_height: float | None = None, fuse: bool = True, max_gap: int | None = None,
+                trim: bool = False, smooth: str = "none", pin_feet: bool = False) -> Reconstruction:
     """A :class:`~poselift.detect.keypoints.KeypointSequence` → :class:`Reconstruction`.
 
-    Fills gaps, picks the bundled model for the keypoints' layout (or uses ``checkpoint``),
-    lifts, and places the root: ``trajectory`` "model" (the bundled trajectory model for
-    the layout), "reprojection" (solve for the root that reprojects the lifted pose onto the
-    keypoints) or "auto" (the model where one is bundled). With ``rigid`` the person is one
-    rigid articulated body (:func:`~poselift.bones.fix_bone_lengths`: each bone its median
-    length over the clip); ``person_height`` (metres, standing) scales that body to the known
-    height and moves the root along its line of sight by the same factor (a bigger person
-    seen at the same size is farther away). With ``fuse`` and a detector that gave its own 3D
-    (``seq.world``, e.g. BlazePose's world landmarks), the lift and that 3D are averaged
-    (:func:`~poselift.fuse.fuse_detector_3d`) before the body is made rigid.
+    Decides which frames to lift (:func:`~poselift.detect.fill.plan_gaps`: frames showing the
+    person and gaps of at most ``max_gap`` frames between them, default
+    :data:`~poselift.detect.fill.MAX_GAP`; other frames are left out, NaN, and with ``trim``
+    the rows before the first and after the last lifted frame are dropped), fills the gaps,
+    picks the bundled model for the keypoints' layout (or uses ``checkpoint``), lifts each run
+    of kept frames, and places the root: ``trajectory`` "model" (the bundled trajectory model
+    for the layout), "reprojection" (solve for the root that reprojects the lifted pose onto
+    the keypoints) or "auto" (the model where one is bundled). The focal length: ``focal``
+    pixels, or ``fov`` degrees across the long side, or the video's metadata, or the default
+    (:func:`resolve_focal`). With ``rigid`` the person is one rigid articulated body
+    (:func:`~poselift.bones.fix_bone_lengths`: each bone its median length over the clip);
+    ``person_height`` (metres, standing) scales that body to the known height and moves the
+    root along its line of sight by the same factor (a bigger person seen at the same size is
+    farther away). With ``fuse`` and a detector that gave its own 3D (``seq.world``, e.g.
+    BlazePose's world landmarks), the lift and that 3D are averaged
+    (:func:`~poselift.fuse.fuse_detector_3d`) before the body is made rigid. ``smooth``:
+    "none", "butterworth" (zero-phase, 6 Hz) or "one-euro" (:mod:`poselift.smooth`), applied to
+    the placed joints. With ``pin_feet`` each ankle is held still while its foot is on the floor
+    (:mod:`poselift.contact`). The report gives the foot skate either way.
     """
-    from .detect.fill import fill_gaps
-    from .detect.keypoints import KeypointSequence
+    from .detect.fill import MAX_GAP, fill_gaps, plan_gaps
 
     w, h = width or seq.width, height or seq.height
     if not w or not h:
         raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
     traj_path = trajectory_checkpoint(seq.layout, trajectory)
-    filled, report = fill_gaps(seq, min_score=min_score)
-    layout = filled.layout
+    f_px, f_from = resolve_focal(w, h, focal, fov, source)
+    plan = plan_gaps(seq, min_score, MAX_GAP if max_gap is None else max_gap)
+    full, report = fill_gaps(seq, min_score=min_score)  # every joint of every frame: the lifter needs them
+    layout = seq.layout
     lifter = Lifter(checkpoint, layout=layout)
-    kp_pose, sc_pose = filled.keypoints, filled.scores
+    kp_pose, sc_pose, layout_pose = full.keypoints, full.scores, layout
+    notes = [plan.summary()]
     if lifter.layout_in != layout:
         if (layout, lifter.layout_in) != ("coco17", "h36m17"):
             raise PoseliftError(f"the model takes {lifter.layout_in} keypoints but the input is {layout}", lifter.path)
         from .skeleton import h36m17_from_coco17  # approximate spine and head
 
         kp_pose, sc_pose = h36m17_from_coco17(kp_pose, sc_pose)
-        filled = KeypointSequence(filled.keypoints, filled.scores, layout, filled.width, filled.height, filled.fps,
-                                  filled.source, filled.notes + ["COCO-17 converted to Human3.6M-17 for this model"])
-    pose_rel = lifter.lift(kp_pose, w, h, source=source)
-    pose_rel = pose_rel - pose_rel[:, :1]  # the root where the root model puts it (the lift's is ~0 already)
-    notes = report.summary()
+        layout_pose = "h36m17"
+        notes.append("COCO-17 converted to Human3.6M-17 for this model")
+    T, kept = len(seq), plan.kept
+    pose_rel = np.full((T, 17, 3), np.nan)
+    root = np.full((T, 1, 3), np.nan)
+    traj = TrajectoryModel(traj_path) if traj_path is not None else None
+    for a, b in plan.segments:  # each run of kept frames is a sequence of its own
+        rel = lifter.lift(kp_pose[a:b], w, h, source=source)
+        pose_rel[a:b] = rel - rel[:, :1]  # the root where the root model puts it (the lift's is ~0 already)
+        if traj is not None:
+            root[a:b] = traj.predict(full.keypoints[a:b], w, h, f_px)
+    filled_2d = ~plan.usable & kept[:, None]
+    notes.append(f"filled {int(filled_2d.sum())} joint positions in lifted frames, longest gap "
+                 f"{report.longest_gap} frames")
+    if report.never_seen:
+        notes.append(f"never seen, copied from the other side: {', '.join(report.never_seen)}")
+    rel = pose_rel[kept]
     if fuse and seq.world is not None:
         from .fuse import WEIGHT, fuse_detector_3d
 
-        pose_rel = fuse_detector_3d(pose_rel, seq.world, seq.layout)
-        n = int(np.isfinite(seq.world).all((-1, -2)).sum())
-        notes += f"; averaged with the detector's own 3D in {n} of {len(pose_rel)} frames (weight {WEIGHT:g})"
+        rel = fuse_detector_3d(rel, seq.world[kept], seq.layout)
+        n = int(np.isfinite(seq.world[kept]).all((-1, -2)).sum())
+        notes.append(f"averaged with the detector's own 3D in {n} of {len(rel)} frames (weight {WEIGHT:g})")
     size = 1.0  # how much the body was scaled to the person's given height
     if rigid or person_height is not None:
         from .bones import fix_bone_lengths, sequence_lengths, standing_height
 
-        before = standing_height(sequence_lengths(pose_rel))
-        pose_rel = fix_bone_lengths(pose_rel, height=person_height)
-        size = standing_height(sequence_lengths(pose_rel)) / before
-    if traj_path is not None:
-        root, how = TrajectoryModel(traj_path).predict(filled.keypoints, w, h, focal), "model"
+        before = standing_height(sequence_lengths(rel))
+        rel = fix_bone_lengths(rel, height=person_height)
+        size = standing_height(sequence_lengths(rel)) / before
+    if traj is not None:
+        how = "model"
+        root_k = root[kept]
     else:
-        root = estimate_trajectory(pose_rel, kp_pose, sc_pose, lifter.layout_in, w, h, focal)
-        how = "reprojection"
-        size = 1.0  # reprojection already placed the scaled body
-    f_used = default_intrinsics(w, h, focal)[0][0]
-    notes += (f"; focal {f_used:.0f} px (" + ("given" if focal else f"{DEFAULT_FOV_DEG:g}° across the long side, "
-                                                "the default: --focal sets it") + ")")
-    return Reconstruction(pose_rel + root * size, filled.keypoints, filled.scores, layout, int(w), int(h),
-                          float(fps or seq.fps or 30.0), how, notes, str(lifter.path))
+        from .root import root_by_reprojection
+
+        c = np.array([w / 2, h / 2])
+        root_k = root_by_reprojection(rel, (np.asarray(kp_pose[kept], dtype=np.float64) - c) / f_px,
+                                      sc_pose[kept], layout_pose)
+        how, size = "reprojection", 1.0  # reprojection already placed the scaled body
+    positions = np.full((T, 17, 3), np.nan)
+    positions[kept] = rel + root_k * size
+    notes.append(f"focal {f_px:.0f} px ({f_from})")
+    rate = float(fps or seq.fps or 30.0)
+    if smooth != "none":
+        from .smooth import smooth as smooth_motion
+
+        positions = smooth_motion(positions, rate, smooth)  # each run of lifted frames on its own
+        notes.append(f"smoothed ({smooth})")
+
+    from .render.export import floor_transform
+
+    R, origin = floor_transform(positions[kept])  # from every lifted frame, before joints are left out
+    positions, contact_note = _feet(positions, R, origin, rate, pin_feet)
+    notes.append(contact_note)
+    filled = output_flags(filled_2d, layout)
+    positions[output_flags(plan.long_gap, layout, "all")] = np.nan
+    frames = np.arange(T)
+    keypoints, scores = full.keypoints.astype(np.float64), full.scores.astype(np.float64)
+    keypoints[~kept] = np.nan
+    scores[~kept] = 0.0
+    rows = slice(None)
+    if trim:
+        first, last = plan.segments[0][0], plan.segments[-1][1]
+        rows = slice(first, last)
+        notes.append(f"trimmed to frames {first}-{last - 1}")
+    return Reconstruction(positions[rows], keypoints[rows], scores[rows], layout, int(w), int(h), rate, how, "; ".join(notes), str(lifter.path),
+                          filled=filled[rows], filled_2d=filled_2d[rows], frames=frames[rows], world_rotation=R,
+                          world_origin=origin, focal=f_px, focal_source=f_from)
+
+
+def _feet(positions: np.ndarray, R: np.ndarray, origin: np.ndarray, fps: float, pin: bool) -> tuple[np.ndarray, str]:
+    """Camera-frame ``positions`` with the feet pinned while on the floor (``pin``), and a
+    report of the foot skate: how fast the ankles slide while low on the floor (within
+    :data:`~poselift.contact.HEIGHT_TOL` of their standing height, whatever their speed)."""
+    from .contact import foot_contacts, foot_skate, pin_feet
+
+    world = (positions - origin) @ R.T
+    note = ""
+    if pin:
+        contacts = foot_contacts(world, fps)
+        world = pin_feet(world, contacts)
+        positions = world @ R + origin
+        note = f"feet pinned in {int(contacts.any(1).sum())} frames with a foot on the floor; "
+    skate = foot_skate(world, foot_contacts(world, fps, speed_tol=None), fps)
+    if skate["skate_mean_mps"] is None:
+        return positions, note + "foot skate: no foot on the floor"
+    share = np.nanmean([skate[f"{side}_contact_fraction"] or 0.0 for side in ("left", "right")])
+    return positions, note + (f"foot skate {skate['skate_mean_mps']:.2f} m/s mean, {skate['skate_max_mps']:.2f} max "
+                              f"while a foot is on the floor ({100 * share:.0f}% of frames)")
 
 
 def load_input(source, *, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
@@ -312,18 +453,21 @@ def _render_paths(out_dir, stem: str, video: bool, gif: bool, overwrite: bool) -
 
 def write_outputs(rec: Reconstruction, out_dir, stem: str, *, video_path=None, video: bool = True, gif: bool = False,
                   overwrite: bool = False, progress: bool = True) -> dict[str, str]:
-    """Exports (npz, json, csv, bvh, html) and renders (mp4, gif) of a reconstruction."""
+    """Exports (npz, json, csv, bvh, html; :func:`~poselift.render.export.export_all`) and
+    renders (mp4, gif) of a reconstruction."""
     from .render.export import export_all
     from .skeleton import get_skeleton
 
     renders = _render_paths(out_dir, stem, video, gif, overwrite)  # exports check their own files
-    outputs = dict(export_all(out_dir, stem, rec.positions_cam, rec.keypoints, rec.scores, rec.fps,
-                              overwrite=overwrite))
+    motion = rec.motion
+    outputs = dict(export_all(out_dir, stem, motion, overwrite=overwrite))
     if video:
         from .render.video import render_video
 
-        render_video(renders["mp4"], video_path, rec.keypoints, get_skeleton(rec.layout), rec.positions_world,
-                     rec.fps, overwrite=overwrite, gif_path=renders.get("gif"), progress=progress)
+        render_video(renders["mp4"], video_path, rec.keypoints, get_skeleton(rec.layout), motion.positions_world,
+                     rec.fps, overwrite=overwrite, gif_path=renders.get("gif"), progress=progress,
+                     image_size=(rec.width, rec.height), frames=motion.frames, filled=motion.filled,
+                     filled_2d=motion.filled_2d)
         outputs.update(renders)
     return {k: str(v) for k, v in outputs.items()}
 
@@ -344,35 +488,40 @@ def _run(source: Path, out_dir, load: dict, recon: dict, *, video: bool, gif: bo
 
 def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
           width: int | None = None, height: int | None = None, fps: float | None = None, focal: float | None = None,
-          overwrite: bool = False, video: bool = True, gif: bool = False, progress: bool = True,
-          min_score: float = 0.3, trajectory: str = "auto", rigid: bool = True,
-          person_height: float | None = None, fuse: bool = True) -> dict:
+          fov: float | None = None, overwrite: bool = False, video: bool = True, gif: bool = False,
+          progress: bool = True, min_score: float = 0.3, trajectory: str = "auto", rigid: bool = True,
+          person_height: float | None = None, fuse: bool = True, max_gap: int | None = None,
+          trim: bool = False, smooth: str = "none", pin_feet: bool = False) -> dict:
     """Video or 2D keypoint file in; 3D motion, renders and exports out.
 
     Returns ``{kind: path}`` for everything written plus ``"report"`` (a one-line summary of
-    the gap filling and the root placement). Keypoint files may be COCO JSON, OpenPose JSON
-    folders, MMPose JSON or (with ``allow_pickle``) VideoPose3D npz; videos go through the
-    2D detector. ``rigid``, ``person_height`` and ``fuse``: see :func:`reconstruct`.
+    the gap filling, the root placement and the focal length). Keypoint files may be COCO
+    JSON, OpenPose JSON folders, MMPose JSON or (with ``allow_pickle``) VideoPose3D npz;
+    videos go through the 2D detector. The other options: see :func:`reconstruct`.
     """
     rec = _run(Path(source), out_dir, dict(allow_pickle=allow_pickle, person=person, layout=layout),
-               dict(checkpoint=checkpoint, width=width, height=height, fps=fps, focal=focal, trajectory=trajectory,
-                    min_score=min_score, rigid=rigid, person_height=person_height, fuse=fuse),
+               dict(checkpoint=checkpoint, width=width, height=height, fps=fps, focal=focal, fov=fov,
+                    trajectory=trajectory, min_score=min_score, rigid=rigid, person_height=person_height,
+                    fuse=fuse, max_gap=max_gap, trim=trim, smooth=smooth, pin_feet=pin_feet),
                video=video, gif=gif, overwrite=overwrite, progress=progress)
     return dict(rec.outputs, report=rec.summary)
 
 
-def infer_video(path, out_dir=None, *, person: int = 0, focal: float | None = None, checkpoint=None,
-                trajectory: str = "auto", overwrite: bool = False, render: bool = True, gif: bool = False,
-                progress: bool = True, rigid: bool = True, person_height: float | None = None,
-                fuse: bool = True) -> Reconstruction:
+def infer_video(path, out_dir=None, *, person: int = 0, focal: float | None = None, fov: float | None = None,
+                checkpoint=None, trajectory: str = "auto", overwrite: bool = False, render: bool = True,
+                gif: bool = False, progress: bool = True, rigid: bool = True, person_height: float | None = None,
+                fuse: bool = True, max_gap: int | None = None, trim: bool = False, smooth: str = "none",
+                pin_feet: bool = False) -> Reconstruction:
     """One call: a video → :class:`Reconstruction` (3D joints per frame, camera and world
     frames); with ``out_dir`` also every export and render (see :func:`write_outputs`).
-    ``rigid``, ``person_height`` and ``fuse``: see :func:`reconstruct`."""
+    The options: see :func:`reconstruct`."""
     path = Path(path)
     if not path.exists():
         raise PoseliftError("file not found", path)
     if not _is_video(path):
         raise PoseliftError(f"not a video file (expected one of {', '.join(sorted(VIDEO_SUFFIXES))})", path)
-    return _run(path, out_dir, dict(person=person), dict(checkpoint=checkpoint, focal=focal, trajectory=trajectory,
-                                                         rigid=rigid, person_height=person_height, fuse=fuse),
+    return _run(path, out_dir, dict(person=person),
+                dict(checkpoint=checkpoint, focal=focal, fov=fov, trajectory=trajectory, rigid=rigid,
+                     person_height=person_height, fuse=fuse, max_gap=max_gap, trim=trim, smooth=smooth,
+                     pin_feet=pin_feet),
                 video=render, gif=gif, overwrite=overwrite, progress=progress)

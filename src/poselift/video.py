@@ -13,7 +13,10 @@ imports it only when a function needs it.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
+import struct
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -446,3 +449,322 @@ def write_gif(path, frames: Iterable[np.ndarray], fps: float, overwrite: bool = 
         for frame in frames:
             gif.write(frame)
     return gif.frames_written
+
+
+# --- focal length from a video's metadata ------------------------------------------------
+
+#: Diagonal of the 36 × 24 mm frame of 35 mm film, in mm: the reference of "35 mm-equivalent"
+#: focal lengths (EXIF FocalLengthIn35mmFilm, Apple's camera.focal_length.35mm_equivalent).
+FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)  # 43.2666 mm
+
+#: Plausible range of a 35 mm-equivalent focal length, in mm (fisheye ... long telephoto);
+#: metadata outside it is treated as nonsense.
+F35_RANGE_MM = (8.0, 1200.0)
+
+_APPLE_F35_KEY = "com.apple.quicktime.camera.focal_length.35mm_equivalent"
+_APPLE_LENS_KEY = "com.apple.quicktime.camera.lens_model"
+
+
+def _key_name(key) -> str:
+    """``key`` lower-cased with everything but letters and digits dropped, so that
+    ``FocalLengthIn35mmFormat``, ``focal_length_in_35mm_format`` and
+    ``com.apple.quicktime.camera.focal_length.35mm_equivalent`` compare by their words."""
+    return re.sub(r"[^0-9a-z]", "", str(key).lower())
+
+
+#: Metadata keys (compared by :func:`_key_name`) that hold a 35 mm-equivalent focal in mm:
+#: Apple's QuickTime key (iPhone / iPad / AVFoundation recordings; written at track level by
+#: the camera, at file level by some tools), its short form, and EXIF / ExifTool-style names
+#: that tools copy into video files.
+_F35_KEYS = {_key_name(k): k for k in (
+    _APPLE_F35_KEY,
+    "camera.focal_length.35mm_equivalent",
+    "focal_length.35mm_equivalent",
+    "FocalLengthIn35mmFormat",
+    "FocalLengthIn35mmFilm",
+    "FocalLength35mmEquivalent",
+    "FocalLength35efl",
+)}
+
+#: XMP properties holding a 35 mm-equivalent focal (EXIF 2.2 / 2.3 namespaces), attribute or
+#: element form.
+_XMP_F35 = re.compile(
+    r"""(?:exif|exifEX):FocalLengthIn35mm(?:Film|Format)\s*(?:=\s*["']([^"']*)["']|>([^<]*)<)""")
+
+_NUMBER_MM = re.compile(r"^\s*\+?(\d+(?:\.\d*)?|\.\d+)(?:\s*/\s*(\d+(?:\.\d*)?))?\s*(?:mm)?\s*$",
+                        re.IGNORECASE)
+
+
+def _parse_mm(value) -> float | None:
+    """A length in mm from a metadata value: ``26``, ``"26"``, ``"26.000000"``, ``"50.00mm"``,
+    ``"26 mm"``, ``"260/10"``; None for anything else (text, negative, NaN, zero denominators)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        match = _NUMBER_MM.match(str(value).strip("\x00"))
+        if not match:
+            return None
+        number = float(match.group(1))
+        if match.group(2) is not None:
+            denominator = float(match.group(2))
+            if denominator == 0:
+                return None
+            number /= denominator
+    return number if math.isfinite(number) else None
+
+
+# QuickTime "well-known" data types of metadata item values (QuickTime File Format, Metadata):
+# 1 UTF-8, 2 UTF-16 BE, 4/5 their sort variants, 21/22 BE signed / unsigned integer of 1-8
+# bytes, 23/24 BE float32 / float64, 65-67/74 int8/16/32/64, 75-78 uint8/16/32/64.
+_QT_FIXED = {65: ">b", 66: ">h", 67: ">i", 74: ">q", 75: ">B", 76: ">H", 77: ">I", 78: ">Q",
+             23: ">f", 24: ">d"}
+
+
+def _qt_value(data_type: int, payload: bytes):
+    if data_type in (1, 4):
+        return payload.decode("utf-8", "replace").strip("\x00").strip()
+    if data_type in (2, 5):
+        return payload.decode("utf-16-be", "replace").strip("\x00").strip()
+    if data_type in (21, 22) and 1 <= len(payload) <= 8:
+        return int.from_bytes(payload, "big", signed=data_type == 21)
+    if data_type in _QT_FIXED and len(payload) == struct.calcsize(_QT_FIXED[data_type]):
+        return struct.unpack(_QT_FIXED[data_type], payload)[0]
+    return None
+
+
+def _atoms(buf: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the atoms in ``buf[start:end]``; stops at the
+    first malformed header."""
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", buf[pos:pos + 8])
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                return
+            size, header = struct.unpack(">Q", buf[pos + 8:pos + 16])[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            return
+        yield kind, pos + header, pos + size
+        pos += size
+
+
+def _child(buf: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
+    for k, s, e in _atoms(buf, start, end):
+        if k == kind:
+            return s, e
+    return None
+
+
+def _meta_items(buf: bytes, start: int, end: int) -> dict[str, object]:
+    """Key → value of a QuickTime ``meta`` atom's ``keys`` / ``ilst`` pair (mdta metadata);
+    the ``meta`` atom may or may not carry ISO's 4-byte version/flags header."""
+    if buf[start + 4:start + 8] != b"hdlr" and buf[start + 8:start + 12] in (b"hdlr", b"keys", b"ilst"):
+        start += 4
+    keys_at, ilst_at = _child(buf, start, end, b"keys"), _child(buf, start, end, b"ilst")
+    if keys_at is None or ilst_at is None:
+        return {}
+    s, e = keys_at
+    if e - s < 8:
+        return {}
+    count = struct.unpack(">I", buf[s + 4:s + 8])[0]
+    names = [buf[ks:ke].decode("utf-8", "replace") for _, ks, ke in _atoms(buf, s + 8, e)][:count]
+    items: dict[str, object] = {}
+    for index, s, e in _atoms(buf, *ilst_at):
+        number = int.from_bytes(index, "big")
+        data = _child(buf, s, e, b"data")
+        if not 1 <= number <= len(names) or data is None or data[1] - data[0] < 8:
+            continue
+        ds, de = data
+        data_type = int.from_bytes(buf[ds:ds + 4], "big") & 0xFFFFFF  # first byte: reserved
+        value = _qt_value(data_type, buf[ds + 8:de])  # then 4 bytes of locale, then the value
+        if value is not None:
+            items.setdefault(names[number - 1], value)
+    return items
+
+
+def _read_moov(path, limit: int = 64 << 20) -> bytes | None:
+    """The payload of the top-level ``moov`` atom of an ISO / QuickTime file (None if there is
+    none, or it is larger than ``limit`` bytes). Reads only atom headers and the moov itself."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        file_size = f.tell()
+        pos = 0
+        while pos + 8 <= file_size:
+            f.seek(pos)
+            header = f.read(16)
+            if len(header) < 8:
+                return None
+            size, kind = struct.unpack(">I4s", header[:8])
+            head = 8
+            if size == 1:
+                if len(header) < 16:
+                    return None
+                size, head = struct.unpack(">Q", header[8:16])[0], 16
+            elif size == 0:
+                size = file_size - pos
+            if size < head:
+                return None
+            if kind == b"moov":
+                if size - head > limit:
+                    return None
+                f.seek(pos + head)
+                return f.read(size - head)
+            pos += size
+    return None
+
+
+def _quicktime_items(path) -> list[tuple[str, dict[str, object]]]:
+    """(where, mdta items) of the ``meta`` atoms of the video tracks (``trak/meta``,
+    ``trak/udta/meta``; where iPhones put ``camera.*`` keys, which FFmpeg does not read) and
+    of the file (``moov/meta``, ``moov/udta/meta``), in that order."""
+    moov = _read_moov(path)
+    if moov is None:
+        return []
+    found: list[tuple[str, dict[str, object]]] = []
+
+    def metas(start, end):
+        for kind, s, e in _atoms(moov, start, end):
+            if kind == b"meta":
+                yield s, e
+            elif kind == b"udta":
+                yield from ((ms, me) for k, ms, me in _atoms(moov, s, e) if k == b"meta")
+
+    for kind, s, e in _atoms(moov, 0, len(moov)):
+        if kind != b"trak":
+            continue
+        mdia = _child(moov, s, e, b"mdia")
+        hdlr = mdia and _child(moov, *mdia, b"hdlr")
+        if not hdlr or moov[hdlr[0] + 8:hdlr[0] + 12] != b"vide":
+            continue
+        for ms, me in metas(s, e):
+            found.append(("video track", _meta_items(moov, ms, me)))
+    for ms, me in metas(0, len(moov)):
+        found.append(("file", _meta_items(moov, ms, me)))
+    return found
+
+
+def _metadata_candidates(path) -> Iterator[tuple[object, str, str, str | None]]:
+    """(value, key, where, lens model) of every 35 mm-equivalent focal the file's metadata
+    holds, most trusted first: QuickTime track-level and file-level ``mdta`` items read
+    directly, then what FFmpeg (PyAV) exposes for the file and its video streams, then XMP."""
+    try:
+        sources = _quicktime_items(path)
+    except Exception:  # not an ISO/QuickTime file, truncated, unreadable: try FFmpeg's view
+        sources = []
+    try:
+        av = _av()
+        with av.open(os.fspath(path), mode="r", options={"export_xmp": "1"}) as container:
+            sources.append(("file", dict(container.metadata)))
+            for stream in container.streams.video:
+                sources.append(("video stream", dict(stream.metadata)))
+    except Exception:
+        pass
+    lens = None
+    for _, items in sources:
+        for key, value in items.items():
+            if _key_name(key) == _key_name(_APPLE_LENS_KEY) and isinstance(value, str) and value.strip():
+                lens = lens or value.strip()[:80]
+    for where, items in sources:
+        for key, value in items.items():
+            if _key_name(key) in _F35_KEYS:
+                yield value, str(key), where, lens
+    for where, items in sources:
+        for key, value in items.items():
+            if _key_name(key) == "xmp" and isinstance(value, str):
+                for match in _XMP_F35.finditer(value):
+                    yield match.group(1) or match.group(2), "XMP exif:FocalLengthIn35mmFilm", where, lens
+
+
+def _frame_diagonal(width: float, height: float, sensor_aspect: float | None) -> float:
+    if sensor_aspect is None:
+        return math.hypot(width, height)
+    long, short = max(width, height), min(width, height)
+    if long / short >= sensor_aspect:  # e.g. 16:9 from 4:3: the video spans the sensor's long side
+        return long * math.hypot(1.0, 1.0 / sensor_aspect)
+    return short * math.hypot(sensor_aspect, 1.0)  # e.g. 1:1 from 4:3: it spans the short side
+
+
+def focal_from_metadata(path, width: int, height: int,
+                        sensor_aspect: float | None = None) -> tuple[float, str] | None:
+    """Focal length in pixels from the 35 mm-equivalent focal a video file's metadata holds,
+    with a short description of where it came from; None when the file holds none that is
+    plausible (or cannot be read: this never raises).
+
+    ``width`` and ``height`` are the size of the frames the focal is for (upright frames, as
+    :func:`probe` reports them; the result does not depend on their order).
+
+    Where the value is looked for, most trusted first:
+
+    * QuickTime ``mdta`` metadata (``meta`` / ``keys`` / ``ilst`` atoms) of the video track
+      and of the file, read directly from the ``moov`` atom: iPhone / iPad (AVFoundation)
+      recordings carry ``com.apple.quicktime.camera.focal_length.35mm_equivalent`` in the
+      video track, where FFmpeg does not look; tools that copy it (``ffmpeg -movflags
+      use_metadata_tags``) put it at file level. Text (``"26"``, ``"50.00mm"``), integer and
+      float values are understood. ``com.apple.quicktime.camera.lens_model``, when present,
+      is quoted in the description.
+    * The metadata FFmpeg exposes for the file and its video streams (PyAV), under that key,
+      its short form ``camera.focal_length.35mm_equivalent`` or EXIF-style names
+      (``FocalLengthIn35mmFormat``, ``FocalLengthIn35mmFilm``).
+    * XMP in the file (``exif:FocalLengthIn35mmFilm``), which FFmpeg exports on request.
+
+    Android phones (MediaRecorder / media3 write ``com.android.version``, ``capture.fps``, ...)
+    and most cameras write no focal length in a form read here, as far as we know. A value
+    outside :data:`F35_RANGE_MM` (8 to 1200 mm), zero, negative or not a number is ignored.
+
+    Conversion: a 35 mm-equivalent focal ``f35`` is the focal length that gives the same angle
+    of view on the 36 × 24 mm frame of 35 mm film, the angle being measured along the
+    diagonal (the usual definition, used by Apple for its value, "measured diagonally"; EXIF's
+    FocalLengthIn35mmFilm is defined only as "the equivalent focal length assuming a 35mm
+    film camera"). So ``f35 / 43.27 mm = f_px / d_px``, with 43.27 mm the diagonal of the
+    36 × 24 mm frame and ``d_px = sqrt(width² + height²)`` the image diagonal in pixels::
+
+        focal_px = f35 * sqrt(width² + height²) / 43.27
+
+    (for 26 mm on 1920 × 1080: 26 × 2202.9 / 43.27 = 1323.8 px; the same for 1080 × 1920).
+
+    Caveat: the value describes the camera's nominal field of view (Apple's equals the
+    photo's, on the 4:3 sensor), not necessarily the video frame's. A 16:9 video that uses
+    the full width of a 4:3 sensor sees a smaller diagonal than the sensor, so its own
+    35 mm-equivalent focal is 1.25 / 1.147 = 1.09 times longer (26 → 28.3 mm); video
+    stabilisation crops further (often 5-15 %), and digital zoom is not recorded. With
+    ``sensor_aspect`` (e.g. ``4 / 3``) the value is taken to refer to a sensor of that aspect
+    ratio that the video spans along its long side (or its short side, for frames squarer
+    than the sensor) and ``d_px`` is that sensor's diagonal at the video's pixel scale.
+    Without it, the value is taken to refer to the video frame itself (exact when the
+    recorder wrote the video's own equivalent; otherwise the focal comes out ~9 % short for
+    16:9 video from a 4:3 sensor).
+    """
+    try:
+        width, height = float(width), float(height)
+        if not (math.isfinite(width) and math.isfinite(height) and width >= 1 and height >= 1):
+            return None
+        if sensor_aspect is not None:
+            sensor_aspect = max(float(sensor_aspect), 1.0 / float(sensor_aspect))
+            if not math.isfinite(sensor_aspect):
+                return None
+        diagonal = _frame_diagonal(width, height, sensor_aspect)
+        path = Path(path)
+        if not path.is_file():
+            return None
+        for value, key, where, lens in _metadata_candidates(path):
+            f35 = _parse_mm(value)
+            if f35 is None or not F35_RANGE_MM[0] <= f35 <= F35_RANGE_MM[1]:
+                continue
+            focal = f35 * diagonal / FULL_FRAME_DIAGONAL_MM
+            text = f"35 mm-equivalent focal {f35:g} mm in the file's metadata ({where}, {key}"
+            if lens:
+                text += f"; lens: {lens}"
+            text += ")"
+            if sensor_aspect is not None:
+                text += f", taken for a {sensor_aspect:.3g}:1 sensor the video spans"
+            return focal, text
+    except Exception:  # odd files must not stop a run: no focal from metadata then
+        return None
+    return None

@@ -103,3 +103,77 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) of each run of True in a 1-D bool array."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+# Gaps longer than this many frames are not invented: the same default as Sports2D's
+# ``interp_gap_smaller_than = 10`` (its Config_demo.toml), 0.33 s at 30 fps.
+MAX_GAP = 10
+# A frame shows the person when at least this share of the joints is usable; a hand or a
+# foot at the edge of the picture (a person entering or leaving) is not yet a person.
+MIN_SEEN_SHARE = 1 / 3
+
+
+@dataclass
+class GapPlan:
+    """Which frames of a track get a 3D pose (:func:`plan_gaps`).
+
+    ``usable`` (T, J): joints detected with enough confidence; ``seen`` (T,): frames showing
+    the person (at least ``MIN_SEEN_SHARE`` of the joints usable); ``kept`` (T,): frames that
+    get a pose: the seen ones and the unseen ones inside a gap of at most ``max_gap`` frames
+    between two seen frames (those are *filled*: invented by interpolation); ``long_gap`` (T, J):
+    joints missing for more than ``max_gap`` frames in a row within kept frames (the lifter
+    still needs them, so they are filled, but the 3D built on them is left out);
+    ``segments``: (start, stop) of each run of kept frames, lifted separately.
+    """
+
+    usable: np.ndarray
+    seen: np.ndarray
+    kept: np.ndarray
+    long_gap: np.ndarray
+    segments: list[tuple[int, int]]
+    max_gap: int
+
+    @property
+    def filled_frames(self) -> np.ndarray:
+        """(T,) bool: kept frames without a detection of the person."""
+        return self.kept & ~self.seen
+
+    def summary(self) -> str:
+        T = len(self.kept)
+        left = int((~self.kept).sum())
+        text = f"{int(self.seen.sum())} of {T} frames show the person"
+        if self.filled_frames.any():
+            text += f", {int(self.filled_frames.sum())} filled (gaps of at most {self.max_gap} frames)"
+        if left:
+            text += f", {left} left out (no one, or a gap longer than {self.max_gap} frames)"
+        return text
+
+
+def plan_gaps(seq: KeypointSequence, min_score: float = 0.3, max_gap: int | None = MAX_GAP) -> GapPlan:
+    """Decide which frames of ``seq`` are lifted and which are left out (see :class:`GapPlan`).
+
+    ``max_gap`` None fills every gap between the first and the last seen frame. Frames before
+    the first and after the last seen frame are never kept: nothing was seen to hold there.
+    """
+    if max_gap is not None and (isinstance(max_gap, bool) or not isinstance(max_gap, (int, np.integer))
+                                or max_gap < 0):
+        raise PoseliftError(f"max_gap must be a whole number of frames >= 0, got {max_gap!r}")
+    usable = np.isfinite(seq.keypoints).all(-1) & (seq.scores >= min_score)
+    seen = usable.sum(1) >= max(1, int(np.ceil(MIN_SEEN_SHARE * seq.num_joints)))
+    if not seen.any():
+        raise PoseliftError(f"{NO_PERSON} (no frame with a third of the joints scoring {min_score} or more)",
+                            seq.source or None)
+    limit = len(seen) if max_gap is None else int(max_gap)
+    first, last = np.flatnonzero(seen)[[0, -1]]
+    kept = seen.copy()
+    for start, stop in _runs(~seen):
+        if start > first and stop <= last and stop - start <= limit:
+            kept[start:stop] = True
+    long_gap = np.zeros_like(usable)
+    segments = _runs(kept)
+    for a, b in segments:
+        for j in range(usable.shape[1]):
+            for start, stop in _runs(~usable[a:b, j]):
+                if stop - start > limit:
+                    long_gap[a + start:a + stop, j] = True
+    return GapPlan(usable, seen, kept, long_gap, segments, limit)

@@ -13,6 +13,8 @@ from ..skeleton import H36M17, Skeleton
 
 MAX_FRAMES = 600
 _SIDES = (("left", "#d62728"), ("right", "#1f77b4"), ("centre", "#7f7f7f"))  # red, blue, grey
+LEGEND = ('<span style="color:#d62728">━ left</span>  <span style="color:#1f77b4">━ right</span>  '
+          '<span style="color:#aaaaaa">╌ filled (not detected)</span>')
 
 
 def _bone_lines(skeleton: Skeleton) -> dict[str, list[tuple[int, int]]]:
@@ -27,19 +29,23 @@ def _polyline(pose: np.ndarray, bones: list[tuple[int, int]]) -> tuple[list, lis
     """x, y, z lists drawing ``bones`` as separate segments (None breaks the line)."""
     xs, ys, zs = [], [], []
     for a, b in bones:
+        if not np.isfinite(pose[[a, b]]).all():
+            continue
         for k, out in enumerate((xs, ys, zs)):
             out.extend((float(pose[a, k]), float(pose[b, k]), None))
     return xs, ys, zs
 
 
 def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, title: str = "poselift",
-               overwrite: bool = False, max_frames: int = MAX_FRAMES) -> Path:
+               overwrite: bool = False, max_frames: int = MAX_FRAMES, frames=None, filled=None) -> Path:
     """Write an interactive 3D view of ``positions`` (T, J, 3), metres in a Z-up world frame.
 
     Bones are drawn as lines (left side red, right blue, centre grey) over a floor patch at z = 0
     with the root's path on it; play/pause buttons and a frame slider run a plotly animation with
     one frame per pose, or every k-th pose for sequences longer than ``max_frames`` (the title
-    says so). The axes are fixed, equal in scale and cover the whole motion. The plotly.js library
+    says so). NaN frames or joints (left out) are not drawn; bones touching a joint that
+    ``filled`` (T, J) marks as invented are drawn grey and dashed, and the slider's label says
+    "filled" or "nobody". ``frames`` (T,): video frame numbers, for the time labels. The axes are fixed, equal in scale and cover the whole motion. The plotly.js library
     is embedded in the file, so it needs no network.
     """
     import plotly.graph_objects as go
@@ -48,8 +54,10 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
     P = np.asarray(positions, dtype=np.float64)
     if P.ndim != 3 or P.shape[1:] != (skeleton.num_joints, 3) or len(P) == 0:
         raise PoseliftError(f"expected positions of shape (frames, {skeleton.num_joints}, 3), got {P.shape}")
-    if not np.isfinite(P).all():
-        raise PoseliftError("positions contain NaN or infinite values")
+    if not np.isfinite(P).all(-1).any():
+        raise PoseliftError("positions hold no finite joint: nothing to draw")
+    if np.isinf(P).any():
+        raise PoseliftError("positions contain infinite values")
     if not fps > 0:
         raise PoseliftError(f"fps must be positive, got {fps}")
     P = np.round(P, 4)
@@ -59,31 +67,46 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
     groups = _bone_lines(skeleton)
     colours = dict(_SIDES)
 
+    F = np.zeros(P.shape[:2], bool) if filled is None else np.asarray(filled, dtype=bool)
+    if F.shape != P.shape[:2]:
+        raise PoseliftError(f"filled must be (frames, joints) = {P.shape[:2]}, got {F.shape}")
+    frame_no = np.arange(T) if frames is None else np.asarray(frames)
+
     def pose_traces(t: int) -> list:
         traces = []
+        guessed = [(a, b) for bones in groups.values() for a, b in bones if F[t, a] or F[t, b]]
         for side, bones in groups.items():
-            x, y, z = _polyline(P[t], bones)
+            x, y, z = _polyline(P[t], [bone for bone in bones if bone not in guessed])
             traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name=side, showlegend=False,
                                        line=dict(color=colours[side], width=6), hoverinfo="skip"))
-        traces.append(go.Scatter3d(x=P[t, :, 0], y=P[t, :, 1], z=P[t, :, 2], mode="markers", name="joints",
+        x, y, z = _polyline(P[t], guessed)
+        traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name="filled", showlegend=False,
+                                   line=dict(color="#aaaaaa", width=4, dash="dash"), hoverinfo="skip"))
+        ok = np.isfinite(P[t]).all(-1)
+        traces.append(go.Scatter3d(x=P[t, ok, 0], y=P[t, ok, 1], z=P[t, ok, 2], mode="markers", name="joints",
                                    showlegend=False, marker=dict(size=3, color="#222222"),
-                                   text=list(skeleton.joint_names), hoverinfo="text"))
+                                   text=[n for n, k in zip(skeleton.joint_names, ok) if k], hoverinfo="text"))
         return traces
 
-    lo = np.minimum(P.reshape(-1, 3).min(0), [np.inf, np.inf, 0.0])
-    hi = np.maximum(P.reshape(-1, 3).max(0), [-np.inf, -np.inf, 0.0])
+    finite = P[np.isfinite(P).all(-1)]
+    lo = np.minimum(finite.min(0), [np.inf, np.inf, 0.0])
+    hi = np.maximum(finite.max(0), [-np.inf, -np.inf, 0.0])
     centre, half = (lo + hi) / 2, (hi - lo).max() / 2 * 1.05 + 0.05
     ranges = [[float(c - half), float(c + half)] for c in centre]
     root = skeleton.parents.index(-1)
     (x0, x1), (y0, y1) = ranges[0], ranges[1]
     floor = go.Mesh3d(x=[x0, x1, x1, x0], y=[y0, y0, y1, y1], z=[0, 0, 0, 0], i=[0, 0], j=[1, 2], k=[2, 3],
                       color="#bbbbbb", opacity=0.35, hoverinfo="skip", name="floor")
-    path_trace = go.Scatter3d(x=P[:, root, 0], y=P[:, root, 1], z=np.zeros(T), mode="lines", name="path",
+    path_xy = np.where(np.isfinite(P[:, root, :2]), P[:, root, :2], None)
+    path_trace = go.Scatter3d(x=path_xy[:, 0], y=path_xy[:, 1], z=np.zeros(T), mode="lines", name="path",
                               showlegend=False, line=dict(color="#999999", width=2), hoverinfo="skip")
-    n_animated = len(groups) + 1
+    n_animated = len(groups) + 2
 
     def label(t: int) -> str:
-        return f"{t / fps:.2f}s"
+        text = f"{frame_no[t] / fps:.2f}s"
+        if not np.isfinite(P[t]).any():
+            return text + " (nobody)"
+        return text + " (filled)" if F[t].all() else text
 
     frames = [go.Frame(data=pose_traces(t), name=str(t), traces=list(range(n_animated))) for t in shown]
     play = dict(label="Play", method="animate",
@@ -112,6 +135,8 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
             updatemenus=[dict(type="buttons", direction="left", x=0.08, y=0, xanchor="right", yanchor="top",
                               pad=dict(t=30, r=10), showactive=False, buttons=[play, pause])],
             sliders=[slider], margin=dict(l=0, r=0, t=50, b=0), uirevision="keep",
+            annotations=[dict(text=LEGEND, x=0.01, y=0.99, xref="paper", yref="paper", showarrow=False,
+                              xanchor="left", yanchor="top", align="left", font=dict(size=13))],
         ),
     )
     # after plotting, record on the div how many animation frames plotly holds (for checks)

@@ -29,65 +29,123 @@ def _skeleton(layout) -> Skeleton:
     return layout if isinstance(layout, Skeleton) else get_skeleton(layout)
 
 
+# the 3D view follows the person: a fixed box of this half-width (metres) around the pelvis,
+# from the floor to twice that height: a standing adult fills about 80 % of the panel
+VIEW_HALF = 1.0
+GRID_STEP = 0.5  # metres between floor grid lines (fixed to the floor, so they slide as the person moves)
+FILLED_GREY = "0.62"
+
+
 class _Pose3DPanel:
-    """A reusable matplotlib 3D axes; ``draw(pose, azim)`` returns an RGB image (size, size, 3)."""
+    """A reusable matplotlib 3D axes that follows the person; ``draw(...)`` returns an RGB image
+    (size, size, 3): the pose in a fixed-size box around the pelvis (a metre is always as long),
+    a floor grid fixed to the floor, a legend, a 1 m scale, and a top view of the whole pelvis
+    path with the current position in the corner."""
 
     def __init__(self, poses: np.ndarray, skeleton: Skeleton, size: int, elev: float = 15.0):
         import matplotlib
 
         matplotlib.use("Agg")
-        from matplotlib.figure import Figure
         from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
 
         dpi = 100
-        self.fig = Figure(figsize=(size / dpi, size / dpi), dpi=dpi, facecolor=np.array(PANEL_BG) / 255)
+        bg = np.array(PANEL_BG) / 255
+        self.fig = Figure(figsize=(size / dpi, size / dpi), dpi=dpi, facecolor=bg)
         self.canvas = FigureCanvasAgg(self.fig)
-        ax = self.fig.add_axes((0.0, 0.0, 1.0, 0.94), projection="3d")
-        ax.set_facecolor(np.array(PANEL_BG) / 255)
+        ax = self.fig.add_axes((0.0, 0.0, 1.0, 0.93), projection="3d")
+        ax.set_facecolor(bg)
         self.ax, self.elev, self.size = ax, elev, size
+        font = max(7.0, size / 70)
 
-        # fixed axes from the whole motion: a cube around all finite joints, floor at z = 0
         finite = poses[np.isfinite(poses).all(-1)]
-        if len(finite) == 0:
-            lo, hi = np.array([-1.0, -1.0, 0.0]), np.array([1.0, 1.0, 2.0])
-        else:
-            lo, hi = finite.min(0), finite.max(0)
-        floor = 0.0 if abs(lo[2]) < 0.3 else float(lo[2])
-        half = max(float((hi - lo).max()) / 2 + 0.2, 0.8)
-        cx, cy = (lo[:2] + hi[:2]) / 2
-        ax.set_xlim(cx - half, cx + half)
-        ax.set_ylim(cy - half, cy + half)
-        ax.set_zlim(floor, floor + 2 * half)
-        ax.set_box_aspect((1, 1, 1))
-        ax.set_xticklabels([])
-        ax.set_yticklabels([])
-        ax.set_zticklabels([])
-        ax.tick_params(length=0)
+        lowest = float(finite[:, 2].min()) if len(finite) else 0.0
+        self.floor = 0.0 if abs(lowest) < 0.3 else lowest
+        ax.set_box_aspect((1, 1, 1), zoom=1.45)  # the box, not its margin, fills the panel
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
             axis.pane.set_alpha(0.0)
-            axis._axinfo["grid"]["color"] = (0.85, 0.85, 0.85, 1.0)
-        # a floor grid
-        ticks = np.linspace(-half, half, 9)
-        for v in ticks:
-            ax.plot([cx + v, cx + v], [cy - half, cy + half], [floor, floor], color="0.8", lw=0.6)
-            ax.plot([cx - half, cx + half], [cy + v, cy + v], [floor, floor], color="0.8", lw=0.6)
+            axis.line.set_alpha(0.0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_zticks([])
+        n_grid = int(2 * VIEW_HALF / GRID_STEP) + 2
+        self.grid = [ax.plot([], [], [], color="0.82", lw=0.7)[0] for _ in range(2 * n_grid)]
         self.bones = [(j, p) for j, p in enumerate(skeleton.parents) if p >= 0]
-        self.lines = [ax.plot([], [], [], color=_limb_colour(skeleton, j), lw=2.5, solid_capstyle="round")[0]
-                      for j, _ in self.bones]
-        self.shadow = [ax.plot([], [], [], color="0.65", lw=1.5, alpha=0.6)[0] for _ in self.bones]
-        self.floor = floor
-        self.title = self.fig.text(0.5, 0.965, "", ha="center", va="center", fontsize=9, color="0.25")
+        width = max(2.0, size / 200)
+        self.colours = [_limb_colour(skeleton, j) for j, _ in self.bones]
+        self.lines = [ax.plot([], [], [], color=c, lw=width, solid_capstyle="round")[0] for c in self.colours]
+        self.shadow = [ax.plot([], [], [], color="0.7", lw=width * 0.6, alpha=0.6)[0] for _ in self.bones]
+        self.width = width
+        self.title = self.fig.text(0.5, 0.965, "", ha="center", va="center", fontsize=font * 1.1, color="0.2")
+        self.fig.legend(handles=[Line2D([], [], color="tab:red", lw=width, label="left"),
+                                 Line2D([], [], color="tab:blue", lw=width, label="right"),
+                                 Line2D([], [], color=FILLED_GREY, lw=width, ls="--", label="filled")],
+                        loc="lower left", fontsize=font, frameon=False, handlelength=1.6, borderaxespad=0.3)
+        self.fig.text(0.98, 0.015, f"grid {GRID_STEP:g} m", ha="right", va="bottom", fontsize=font, color="0.45")
 
-    def draw(self, pose: np.ndarray, azim: float, label: str = "") -> np.ndarray:
-        for (j, p), line, shadow in zip(self.bones, self.lines, self.shadow):
+        # top view of the pelvis path (world X right, Y away from the camera), fixed limits
+        self.path = poses[:, 0, :2]
+        inset = self.fig.add_axes((0.74, 0.72, 0.24, 0.2))
+        inset.set_facecolor((1, 1, 1, 0.7))
+        ok = np.isfinite(self.path).all(-1)
+        if ok.any():
+            lo, hi = self.path[ok].min(0), self.path[ok].max(0)
+        else:
+            lo, hi = np.zeros(2), np.zeros(2)
+        centre, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2, 0.5) * 1.15
+        inset.set_xlim(centre[0] - half, centre[0] + half)
+        inset.set_ylim(centre[1] - half, centre[1] + half)
+        inset.set_aspect("equal")
+        inset.set_xticks([])
+        inset.set_yticks([])
+        for spine in inset.spines.values():
+            spine.set_color("0.7")
+        inset.plot(self.path[:, 0], self.path[:, 1], color="0.75", lw=1)
+        self.trail = inset.plot([], [], color="0.3", lw=1.2)[0]
+        self.dot = inset.plot([], [], "o", color="k", ms=max(3, size / 160))[0]
+        inset.set_title(f"top view, path {2 * half:.1f} m across", fontsize=font * 0.85, color="0.35", pad=2)
+
+    def draw(self, pose: np.ndarray, azim: float, label: str = "", filled=None, t: int | None = None) -> np.ndarray:
+        """Draw ``pose`` (J, 3) world metres; bones touching a joint ``filled`` (J,) marks are
+        grey and dashed; ``t`` is the frame's row, for the path inset."""
+        ax, z0 = self.ax, self.floor
+        root = pose[0]
+        has_pose = np.isfinite(root).all()
+        if has_pose:
+            self.centre = root[:2].copy()
+        cx, cy = getattr(self, "centre", np.zeros(2))
+        ax.set_xlim(cx - VIEW_HALF, cx + VIEW_HALF)
+        ax.set_ylim(cy - VIEW_HALF, cy + VIEW_HALF)
+        ax.set_zlim(z0, z0 + 2 * VIEW_HALF)
+        # the floor grid: lines at fixed floor coordinates, clipped to the box
+        xs = np.arange(np.ceil((cx - VIEW_HALF) / GRID_STEP), np.floor((cx + VIEW_HALF) / GRID_STEP) + 1) * GRID_STEP
+        ys = np.arange(np.ceil((cy - VIEW_HALF) / GRID_STEP), np.floor((cy + VIEW_HALF) / GRID_STEP) + 1) * GRID_STEP
+        segs = [([x, x], [cy - VIEW_HALF, cy + VIEW_HALF]) for x in xs] + \
+               [([cx - VIEW_HALF, cx + VIEW_HALF], [y, y]) for y in ys]
+        for k, line in enumerate(self.grid):
+            if k < len(segs):
+                line.set_data_3d(segs[k][0], segs[k][1], [z0, z0])
+            else:
+                line.set_data_3d([], [], [])
+        flags = np.zeros(len(pose), bool) if filled is None else np.asarray(filled, bool)
+        for (j, p), colour, line, shadow in zip(self.bones, self.colours, self.lines, self.shadow):
             seg = pose[[j, p]]
             if np.isfinite(seg).all():
+                guessed = bool(flags[j] or flags[p])
                 line.set_data_3d(seg[:, 0], seg[:, 1], seg[:, 2])
-                shadow.set_data_3d(seg[:, 0], seg[:, 1], np.full(2, self.floor))
+                line.set_color(FILLED_GREY if guessed else colour)
+                line.set_linestyle("--" if guessed else "-")
+                line.set_linewidth(self.width * (0.75 if guessed else 1.0))
+                shadow.set_data_3d(seg[:, 0], seg[:, 1], np.full(2, z0))
             else:
                 line.set_data_3d([], [], [])
                 shadow.set_data_3d([], [], [])
-        self.ax.view_init(elev=self.elev, azim=azim)
+        if t is not None:
+            self.trail.set_data(self.path[:t + 1, 0], self.path[:t + 1, 1])
+            here = self.path[t] if has_pose else np.full(2, np.nan)
+            self.dot.set_data([here[0]], [here[1]])
+        ax.view_init(elev=self.elev, azim=azim)
         self.title.set_text(label)
         self.canvas.draw()
         image = np.asarray(self.canvas.buffer_rgba())[..., :3]
@@ -106,35 +164,68 @@ def _fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return out
 
 
-def _draw_2d(image, keypoints: np.ndarray, skeleton: Skeleton, scale: float, colours) -> np.ndarray:
-    """Draw the 2D skeleton (pixels of the source frame, × ``scale``) on a PIL image."""
+def _draw_2d(image, keypoints: np.ndarray, skeleton: Skeleton, scale: float, colours, filled=None,
+             label: str = "") -> np.ndarray:
+    """Draw the 2D skeleton (pixels of the source frame, × ``scale``) on a PIL image: detected
+    joints as white dots, bones in the side's colour; joints ``filled`` (J,) marks (invented
+    over a gap) as hollow grey rings, their bones grey and thin; ``label`` in the top-left corner."""
     from PIL import ImageDraw
 
     draw = ImageDraw.Draw(image)
     kp = keypoints * np.asarray(scale, dtype=np.float64)
+    flags = np.zeros(len(kp), bool) if filled is None else np.asarray(filled, bool)
     width = max(2, int(round(image.height / 180)))
     for j, p in enumerate(skeleton.parents):
         if p >= 0 and np.isfinite(kp[[j, p]]).all():
-            draw.line([tuple(kp[j]), tuple(kp[p])], fill=colours[j], width=width)
+            guessed = flags[j] or flags[p]
+            draw.line([tuple(kp[j]), tuple(kp[p])], fill=(160, 160, 160) if guessed else colours[j],
+                      width=max(1, width // 2) if guessed else width)
     r = width * 0.9
-    for x, y in kp[np.isfinite(kp).all(-1)]:
-        draw.ellipse([x - r, y - r, x + r, y + r], fill=(255, 255, 255), outline=(40, 40, 40))
+    for j in np.flatnonzero(np.isfinite(kp).all(-1)):
+        x, y = kp[j]
+        if flags[j]:
+            draw.ellipse([x - r, y - r, x + r, y + r], outline=(160, 160, 160), width=max(1, width // 2))
+        else:
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=(255, 255, 255), outline=(40, 40, 40))
+    if label:
+        size = max(12, image.height // 30)
+        font = _font(size)
+        box = draw.textbbox((size // 2, size // 2), label, font=font)
+        draw.rectangle([box[0] - 4, box[1] - 3, box[2] + 4, box[3] + 3], fill=(0, 0, 0))
+        draw.text((size // 2, size // 2), label, fill=(255, 220, 90), font=font)
     return np.asarray(image)
+
+
+def _font(size: int):
+    """A TrueType font of ``size`` pixels (matplotlib's bundled DejaVu Sans), else PIL's default."""
+    from PIL import ImageFont
+
+    try:
+        from matplotlib import font_manager
+
+        return ImageFont.truetype(font_manager.findfont("DejaVu Sans"), size)
+    except (OSError, ValueError, ImportError):
+        return ImageFont.load_default()
 
 
 def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: np.ndarray,
                  fps: float | None = None, overwrite: bool = False, gif_path=None, progress: bool = True,
-                 *, height: int = 540, image_size: tuple[int, int] | None = None,
-                 degrees_per_second: float = 20.0, elev: float = 15.0, gif_width: int = 480,
-                 gif_fps: float = 12.0) -> int:
+                 *, height: int = 720, image_size: tuple[int, int] | None = None,
+                 degrees_per_second: float = 10.0, elev: float = 15.0, gif_width: int = 480,
+                 gif_fps: float = 12.0, frames=None, filled=None, filled_2d=None) -> int:
     """Render an mp4 (and optionally a GIF) of the 2D input and the 3D result; returns the frame count.
 
     ``video_path``: the input video, or None for a blank canvas of ``image_size`` (width,
     height; default: the extent of the keypoints). ``keypoints_2d`` (T, J, 2) pixels of that
     video in skeleton ``layout`` (name or :class:`~poselift.skeleton.Skeleton`), NaN where
     missing; ``poses_3d`` (T, 17, 3) metres, Human3.6M-17, world frame with Z up and the
-    floor at z = 0. Left limbs are red, right limbs blue. The 3D view keeps axes fixed over
-    the whole motion and turns by ``degrees_per_second`` about the vertical.
+    floor at z = 0, NaN where left out (nothing is drawn there and the frame says so). Left
+    limbs are red, right limbs blue; positions ``filled_2d`` (T, J) / ``filled`` (T, 17) marks
+    as invented over a gap are grey (dashed in 3D) and a frame without any detection is
+    labelled "filled". The 3D view follows the pelvis at a fixed metre scale, turns by
+    ``degrees_per_second`` about the vertical, and shows the whole pelvis path from above.
+    ``frames`` (T,): the video frame of each row (consecutive; default 0, 1, ...: a trimmed
+    reconstruction starts later in the video).
 
     ``fps`` defaults to the video's (or 30). Output frames are ``height`` pixels high (the
     2D panel keeps the video's aspect, the 3D panel is square). ``gif_path`` also writes an
@@ -155,9 +246,17 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
                          f"{skeleton.name}, got {kp2.shape}")
     if len(kp2) != len(poses):
         raise ValueError(f"keypoints_2d has {len(kp2)} frames but poses_3d has {len(poses)}")
-    frames = len(poses)
-    if frames == 0:
+    count = len(poses)
+    if count == 0:
         raise PoseliftError("nothing to render (no frames)", path)
+    flags3 = np.zeros(poses.shape[:2], bool) if filled is None else np.asarray(filled, bool)
+    flags2 = np.zeros(kp2.shape[:2], bool) if filled_2d is None else np.asarray(filled_2d, bool)
+    if flags3.shape != poses.shape[:2] or flags2.shape != kp2.shape[:2]:
+        raise ValueError("filled must be (frames, 17) and filled_2d (frames, joints of the layout)")
+    rows = np.arange(count) if frames is None else np.asarray(frames, dtype=np.int64)
+    if rows.shape != (count,) or (count > 1 and not (np.diff(rows) == 1).all()) or rows[0] < 0:
+        raise ValueError("frames must be consecutive video frame numbers, one per row")
+    first = int(rows[0])
     if int(height) < 64:
         raise ValueError(f"height must be at least 64 pixels, got {height}")
     height = int(height) + int(height) % 2
@@ -170,9 +269,12 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
         src_w, src_h = info.width, info.height
         if fps is None:
             fps = info.fps
-        if info.frames_exact and info.frames < frames:
-            raise PoseliftError(f"video has {info.frames} frames but there are {frames} poses to draw", video_path)
-        source = iter_frames(video_path, max_frames=frames)
+        if info.frames_exact and info.frames < first + count:
+            raise PoseliftError(f"video has {info.frames} frames but there are {first + count} poses to draw",
+                                video_path)
+        source = iter_frames(video_path, max_frames=first + count)
+        for _ in range(first):  # a trimmed reconstruction starts later in the video
+            next(source, None)
     else:
         if image_size is not None:
             src_w, src_h = (int(v) for v in image_size)
@@ -198,19 +300,24 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
     try:
         with VideoWriter(path, fps, out_w, height, overwrite=overwrite) as mp4, \
                 _maybe(GifWriter(gif_path, fps / gif_step, overwrite=overwrite) if gif_path else None) as gif, \
-                tqdm(total=frames, unit="frame", desc="render", disable=not progress, leave=False) as bar:
-            for t in range(frames):
+                tqdm(total=count, unit="frame", desc="render", disable=not progress, leave=False) as bar:
+            for t in range(count):
                 if source is not None:
                     frame = next(source, None)
                     if frame is None:
-                        raise PoseliftError(f"video ended after {t} frames but there are {frames} poses to draw",
-                                            video_path)
+                        raise PoseliftError(f"video ended after {first + t} frames but there are {first + count} "
+                                            "poses to draw", video_path)
                     left = Image.fromarray(frame).resize((left_w, height), Image.BILINEAR)
                 else:
                     left = blank.copy()
-                left = _draw_2d(left, kp2[t], skeleton, (left_w / src_w, scale), colours)
+                present = np.isfinite(poses[t]).any()
+                whole = present and flags2[t].all()
+                note = "filled: nobody detected" if whole else "" if present else "no 3D: nobody seen"
+                left = _draw_2d(left, kp2[t], skeleton, (left_w / src_w, scale), colours, flags2[t], note)
                 azim = -60.0 + degrees_per_second * t / fps
-                right = panel.draw(poses[t], azim, f"3D  frame {t + 1}/{frames}")
+                seconds = (first + t) / fps
+                title = f"3D   {seconds:.2f} s   frame {first + t}" + ("   (filled)" if whole else "")
+                right = panel.draw(poses[t], azim, title, flags3[t], t)
                 image = np.concatenate([left, right], axis=1)
                 mp4.write(image)
                 if gif is not None and t % gif_step == 0:
@@ -220,7 +327,7 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
         if source is not None:
             source.close()
         panel.close()
-    return frames
+    return count
 
 
 class _maybe:
