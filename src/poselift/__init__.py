@@ -4,9 +4,11 @@ __version__ = "0.1.0"
 
 from .errors import PoseliftError  # noqa: E402
 
-__all__ = ["PoseliftError", "__version__", "lift", "infer_video", "Lifter", "Reconstruction", "Stream"]
+__all__ = ["PoseliftError", "__version__", "lift", "infer_video", "Lifter", "Reconstruction", "Stream", "Motion",
+           "read_motion"]
 
-_LAZY = {"lift": "infer", "infer_video": "infer", "Lifter": "infer", "Reconstruction": "infer", "Stream": "stream"}
+_LAZY = {"lift": "infer", "infer_video": "infer", "Lifter": "infer", "Reconstruction": "infer", "Stream": "stream",
+         "Motion": "render.export", "read_motion": "render.export"}
 
 
 def __getattr__(name):  # the one-call API, imported on first use (keeps ``import poselift`` light)

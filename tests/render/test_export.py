@@ -156,3 +156,18 @@ def test_refusals(tmp_path, sequence):
         (tmp_path / "other.json").write_text('{"a": 1}')
         read_motion(tmp_path / "other.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.json", "s.npz"]
+
+
+def test_floor_is_level_when_the_person_stands_on_two_levels():
+    """On a box for the first 90 frames, on the ground for the last 60 (a climb down): one plane
+    through both levels would tilt the world; the floor is the plane most frames stand on."""
+    world = rigid_motion(150, "circle", seed=2)
+    world[:90, :, 2] += 0.8
+    R, _ = floor_transform(CAMERA.world_to_camera(world))
+    true_up = CAMERA.world_to_camera(np.array([[0.0, 0.0, 1.0]])) - CAMERA.world_to_camera(np.zeros((1, 3)))
+    angle = np.degrees(np.arccos(np.clip(R[2] @ true_up[0], -1, 1)))
+    assert angle < 2.0, angle
+    rec = camera_to_floor(CAMERA.world_to_camera(world))
+    assert rec[90:, ANKLES, 2].min() == pytest.approx(ANKLE_HEIGHT)  # the floor is the lower level
+    np.testing.assert_allclose(rec[:90, 0, 2] - rec[90:, 0, 2].mean(), world[:90, 0, 2] - world[90:, 0, 2].mean(),
+                               atol=0.01)

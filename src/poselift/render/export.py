@@ -7,9 +7,10 @@ Frames of reference (metres):
   below the first frame's pelvis; X is the camera's x (right) laid flat on the floor and
   Y = Z x X points away from the camera along the floor.
 
-The floor: the up direction is the normal of a plane fitted to the lowest ankle of each frame when
-those points spread over the floor in two directions (>= ``MIN_SPREAD`` standard deviation
-each); when they spread along one line only (walking straight), the mean spine direction with
+The floor: the up direction is the normal of the plane that most of the lowest ankles (one per
+frame) stand on (RANSAC with ``FLOOR_INLIER``, then least squares: a person on a step or a box
+stands on two levels) when those points spread over the floor in two directions (>=
+``MIN_SPREAD`` standard deviation each); when they spread along one line only (walking straight), the mean spine direction with
 its component along that line removed; otherwise (standing in place) the mean spine (pelvis →
 thorax) direction. A fitted normal more than ``MAX_TILT_DEG`` from the spine is not trusted
 either. The floor lies ``ANKLE_HEIGHT`` (the height of the ankle joint above the sole) below the
@@ -72,8 +73,8 @@ def floor_transform(positions_cam, skeleton: Skeleton = H36M17) -> tuple[np.ndar
         spread = s / np.sqrt(len(P))
         up = spine_up
         if len(spread) == 3 and spread[1] > MIN_SPREAD:  # the points cover an area: fit a plane
-            normal = vt[2] * np.sign(vt[2] @ spine_up)
-            if normal @ spine_up > np.cos(np.radians(MAX_TILT_DEG)):
+            normal = _floor_normal(lowest, spine_up)
+            if normal is not None:
                 up = normal
         elif len(spread) >= 2 and spread[0] > MIN_SPREAD:  # a line on the floor: up is perpendicular to it
             flat = spine_up - (spine_up @ vt[0]) * vt[0]
@@ -88,6 +89,38 @@ def floor_transform(positions_cam, skeleton: Skeleton = H36M17) -> tuple[np.ndar
     floor = (P[:, feet] @ up).min() - offset
     origin = P[0, pelvis] - (P[0, pelvis] @ up - floor) * up
     return R, origin
+
+
+FLOOR_INLIER = 0.05  # metres: a lowest ankle this close to a plane stands on it
+
+
+def _floor_normal(points: np.ndarray, spine_up: np.ndarray, tries: int = 300) -> np.ndarray | None:
+    """The normal of the plane most of the lowest-ankle ``points`` (N, 3) stand on, within
+    ``MAX_TILT_DEG`` of ``spine_up``; None when there is none. RANSAC (a fixed seed: the same
+    input gives the same frame) then a least-squares fit to the inliers: a person who climbs a
+    step or a box stands on two levels, and one plane through both would tilt the world."""
+    rng = np.random.default_rng(0)
+    cos_max = np.cos(np.radians(MAX_TILT_DEG))
+    best, best_count = None, 0
+    for _ in range(tries):
+        a, b, c = points[rng.choice(len(points), 3, replace=False)]
+        n = np.cross(b - a, c - a)
+        if np.linalg.norm(n) < 1e-9:
+            continue
+        n = n / np.linalg.norm(n) * np.sign(n @ spine_up or 1.0)
+        if n @ spine_up < cos_max:
+            continue
+        inliers = np.abs((points - a) @ n) < FLOOR_INLIER
+        if inliers.sum() > best_count:
+            best, best_count = inliers, int(inliers.sum())
+    if best is None or best_count < max(3, len(points) // 4):
+        return None
+    q = points[best]
+    _, s, vt = np.linalg.svd(q - q.mean(0), full_matrices=False)
+    if s[1] / np.sqrt(len(q)) <= MIN_SPREAD:  # the inliers lie along a line: the plane's tilt is unknown
+        return None
+    normal = vt[2] * np.sign(vt[2] @ spine_up)
+    return normal if normal @ spine_up > cos_max else None
 
 
 def camera_to_floor(positions_cam, skeleton: Skeleton = H36M17) -> np.ndarray:

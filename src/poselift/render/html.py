@@ -115,7 +115,9 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
     pause = dict(label="Pause", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
                                     mode="immediate")])
-    slider = dict(active=0, x=0.08, len=0.9, y=0, currentvalue=dict(prefix="time "), pad=dict(t=30),
+    has_pose = [k for k, t in enumerate(shown) if np.isfinite(P[t]).any()]
+    start = has_pose[0] if has_pose else 0  # open on the first frame with a pose, not on an empty scene
+    slider = dict(active=start, x=0.08, len=0.9, y=0, currentvalue=dict(prefix="time "), pad=dict(t=30),
                   steps=[dict(label=label(t), method="animate",
                               args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                    transition=dict(duration=0))]) for t in shown])
@@ -124,7 +126,7 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
         heading += f" (animation subsampled to 1 frame in {step}: {len(shown)} of {T})"
     axis = dict(showbackground=False, zeroline=False)
     fig = go.Figure(
-        data=pose_traces(int(shown[0])) + [floor, path_trace],
+        data=pose_traces(int(shown[start])) + [floor, path_trace],
         frames=frames,
         layout=go.Layout(
             title=dict(text=heading, x=0.5),
