@@ -222,3 +222,51 @@ def test_smoothing_and_pinned_feet_are_applied_and_reported():
     assert skate[0] > 0.05 and skate[1] < 0.5 * skate[0]
     with pytest.raises(PoseliftError, match="method"):
         reconstruct(seq, smooth="kalman")
+
+
+def _plotly_array(value) -> np.ndarray:
+    """A plotly trace array: a list, or a typed array ``{"dtype", "bdata"}`` (base64)."""
+    import base64
+
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).astype(float)
+    return np.asarray(value, dtype=float)
+
+
+def _html_frames(path) -> dict[int, np.ndarray]:
+    """Joint positions per animation frame, read back from the plotly page (its ``joints`` trace)."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index("Plotly.addFrames(") + len("Plotly.addFrames(")
+    start = text.index("[", start)
+    frames, _ = json.JSONDecoder().raw_decode(text[start:])
+    out = {}
+    for fr in frames:
+        joints = next(d for d in fr["data"] if d.get("name") == "joints")
+        out[int(fr["name"])] = np.stack([_plotly_array(joints[k]) for k in "xyz"], -1)
+    return out
+
+
+def test_html_mp4_and_exports_show_the_same_joints(tmp_path, monkeypatch):
+    """The viewer, the video render and the npz all draw the same world-frame joints."""
+    pytest.importorskip("av")
+    import poselift.render.video as video
+    from poselift.infer import reconstruct, write_outputs
+
+    drawn = {}
+
+    def spy(path, video_path, kp, layout, poses, *args, **kwargs):  # what the mp4 would draw
+        drawn["poses"], drawn["filled"] = np.array(poses), kwargs.get("filled")
+        return len(poses)
+
+    monkeypatch.setattr(video, "render_video", spy)
+    rec = reconstruct(_with_gaps())
+    out = write_outputs(rec, tmp_path, "clip", video=True, progress=False)
+    npz = np.load(out["npz"], allow_pickle=False)
+    np.testing.assert_allclose(drawn["poses"], npz["positions_world"], atol=1e-5, equal_nan=True)
+    np.testing.assert_array_equal(drawn["filled"], npz["filled"])
+    html = _html_frames(tmp_path / "clip.html")
+    assert set(html) == set(range(60))
+    for t, joints in html.items():
+        present = np.isfinite(npz["positions_world"][t]).all(-1)
+        assert len(joints) == present.sum()
+        np.testing.assert_allclose(joints, npz["positions_world"][t][present], atol=1e-4)  # rounded to 0.1 mm
