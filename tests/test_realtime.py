@@ -1,3 +1,4 @@
+import inspect
 import json
 
 import numpy as np
@@ -11,14 +12,19 @@ from poselift.realtime import CausalFill, run_realtime
 from helpers import random_motion
 
 
-def _coco_file(path, frames=50, gap=None):
+def _clip_pixels(frames=50):
+    """COCO-17 pixels (T, 17, 2) of a random motion in a 1000x800 image, and their scores (all 1)."""
     from poselift.camera import look_at_camera
     from poselift.skeleton import coco17_from_h36m17
 
     cam = look_at_camera((0, -5, 1.2), (0, 0, 1.0), res=(1000, 800), fov_deg=60)
     kp = cam.project(coco17_from_h36m17(cam.world_to_camera(random_motion(frames).astype(np.float64))),
                      distortion=False)
-    sc = np.ones(kp.shape[:2])
+    return kp, np.ones(kp.shape[:2])
+
+
+def _coco_file(path, frames=50, gap=None):
+    kp, sc = _clip_pixels(frames)
     if gap is not None:
         sc[gap] = 0
     doc = [{"frame_id": i, "instances": [{"keypoints": kp[i].tolist(), "keypoint_scores": sc[i].tolist()}]}
@@ -76,3 +82,76 @@ def test_live_source_that_does_not_exist(tmp_path):
     pytest.importorskip("av")
     with pytest.raises(PoseliftError, match="cannot open the live source"):
         run_realtime("rtsp://127.0.0.1:9/none", tmp_path / "o", progress=False)
+
+
+def test_realtime_lifts_on_its_own_thread_count_and_gives_the_callers_back(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from poselift.realtime import RealtimeLifter
+    from poselift.stream import Stream
+
+    seen = []
+    step = Stream._step
+
+    def spy(self, x, prime):  # the thread count while each frame is computed
+        seen.append(torch.get_num_threads())
+        return step(self, x, prime)
+
+    monkeypatch.setattr(Stream, "_step", spy)
+    kp, sc = _clip_pixels(30)
+    before = torch.get_num_threads()
+    outputs = {}
+    try:
+        torch.set_num_threads(3)  # the caller's setting
+        for threads in (1, 2, None):
+            seen.clear()
+            rt = RealtimeLifter("coco17", 1000, 800, threads=threads)
+            assert rt.trajectory is not None  # both streams run under the setting
+            out = [r for k, s in zip(kp, sc) if (r := rt.push(k, s)) is not None]
+            assert torch.get_num_threads() == 3  # given back after every push
+            out += rt.flush()
+            assert torch.get_num_threads() == 3
+            assert len(out) == len(kp) and len(seen) == 2 * (len(kp) + rt.latency)
+            assert set(seen) == {3 if threads is None else threads}
+            outputs[threads] = np.stack([pose for pose, _, _ in out])
+    finally:
+        torch.set_num_threads(before)
+    assert inspect.signature(RealtimeLifter).parameters["threads"].default == 1  # unless asked otherwise
+    for threads in (2, None):  # the thread count changes the numbers by float rounding at most
+        np.testing.assert_allclose(outputs[threads], outputs[1], rtol=1e-5, atol=1e-5)
+
+
+def test_thread_setting_is_given_back_when_the_work_fails():
+    torch = pytest.importorskip("torch")
+    from poselift.stream import torch_threads
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        with pytest.raises(ZeroDivisionError):
+            with torch_threads(1):
+                assert torch.get_num_threads() == 1
+                1 / 0
+        assert torch.get_num_threads() == 3
+        with torch_threads(None):
+            assert torch.get_num_threads() == 3
+        with pytest.raises(PoseliftError, match="threads"):
+            with torch_threads(0):
+                pass
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_realtime_threads_option(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+
+    src = _coco_file(tmp_path / "kp.json", frames=20)
+    args = ["infer", str(src), "--realtime", "--jsonl", str(tmp_path / "a.jsonl"), "--width", "1000", "--height", "800",
+            "-q"]
+    assert main(args) == 0
+    timing = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert timing["torch_threads"] == 1  # the default
+    assert main(args + ["--threads", "0", "--overwrite"]) == 0  # torch's own count
+    assert json.loads(capsys.readouterr().err.strip().splitlines()[-1])["torch_threads"] == torch.get_num_threads()
+    assert main(args + ["--threads", "-1", "--overwrite"]) == 2
+    assert main(["infer", str(src), "--out", str(tmp_path / "off"), "--threads", "1", "-q"]) == 2  # realtime only
+    assert "--threads goes with --realtime" in capsys.readouterr().err

@@ -79,3 +79,22 @@ def test_stream_on_the_bundled_model():
     frame = np.random.default_rng(0).uniform(-0.5, 0.5, size=(17, 2))
     assert stream.push(frame) is None
     assert len(stream.flush()) == 1
+
+
+def test_stream_thread_setting():
+    model = _model(filter_widths=[3, 3], causal=True)
+    seq = np.random.default_rng(4).normal(size=(12, 17, 2)).astype(np.float32)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        seen = []
+        stream = Stream(model, threads=1)
+        step = stream._step
+        stream._step = lambda x, prime: (seen.append(torch.get_num_threads()), step(x, prime))[1]
+        out = [stream.push(f) for f in seq]
+        assert set(seen) == {1} and torch.get_num_threads() == 3  # the caller's count back after each frame
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_allclose(np.stack(out), _offline(model, seq), atol=1e-5)
+    with pytest.raises(PoseliftError, match="threads"):
+        Stream(model, threads=0)

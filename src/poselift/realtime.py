@@ -10,6 +10,16 @@ with flip averaging as a batch of two. A symmetric model answers ``latency`` fra
 
 Without gaps the result equals the offline pipeline's to rounding (tested): the streams
 pad the start and the end as the offline padding does.
+
+Threads: the lifting runs on one torch thread by default (``threads=1``, ``--threads``): a
+frame's work is too small to share, and with more threads it stalls whenever other work
+keeps the cores busy (:mod:`poselift.stream`; ``benchmarks/realtime_load.py``). The torch
+setting is changed only while a frame is lifted and restored after it. Video sources bring
+threads that torch's setting does not reach: FFmpeg's frame-threaded decoding, and the
+MediaPipe detector's (each of its two graphs runs a scheduler pool of one thread per core;
+the legacy API has no setting for it). The detector returns a frame's keypoints before the
+frame is lifted, but its threads and the decoder's can still be at work meanwhile: on the bundled
+clip the lifting took 7-10 ms per frame (p95) with one thread against 14-15 ms with two.
 """
 
 from __future__ import annotations
@@ -58,12 +68,26 @@ class CausalFill:
 
 
 class RealtimeLifter:
-    """Pixels of one frame in; the camera-frame 3D pose (root placed) of frame ``t - latency`` out."""
+    """Pixels of one frame in; the camera-frame 3D pose (root placed) of frame ``t - latency`` out.
+
+    ``threads``: torch threads while a frame is lifted (None: torch's own setting). The
+    default 1 is the fast one for this work: a frame is a few small matrix products (batch 2
+    with flip averaging) of a 27-frame model, too small to split across threads; with more,
+    each product waits for every thread at a barrier, and on a busy machine (a detector, a
+    decoder, another process on every core) a thread that has lost its core stalls the frame
+    for a scheduler time slice (``benchmarks/realtime_load.py``, 2 cores each kept busy by
+    another process: 15-95 ms per frame median with two threads, 6-11 ms with one). The
+    caller's thread count is restored after each :meth:`push` and :meth:`flush`, so offline
+    work in the same process is not affected; the numbers do not depend on it beyond float
+    rounding.
+    """
 
     def __init__(self, layout: str, width: int, height: int, checkpoint=None, focal: float | None = None,
-                 flip: bool = True, trajectory: str = "auto", min_score: float = 0.3):
+                 flip: bool = True, trajectory: str = "auto", min_score: float = 0.3, threads: int | None = 1):
         from .infer import Lifter, TrajectoryModel, default_intrinsics, trajectory_checkpoint
-        from .stream import Stream
+        from .stream import Stream, check_threads
+
+        self.threads = check_threads(threads)
 
         self.layout, self.width, self.height, self.flip = layout, width, height, flip
         lifter = Lifter(checkpoint, layout=layout)  # checks the model is a Human3.6M-17 pose lifter
@@ -107,6 +131,12 @@ class RealtimeLifter:
     def push(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """One frame's pixels (J, 2) and scores (J,); (3D pose (17, 3), its filled 2D, its
         scores) of the frame ``latency`` frames back, once one is due."""
+        from .stream import torch_threads
+
+        with torch_threads(self.threads):
+            return self._push(keypoints, scores)
+
+    def _push(self, keypoints, scores):
         kp = self.fill(np.asarray(keypoints, dtype=np.float64), np.asarray(scores, dtype=np.float64))
         if kp is None:
             return None
@@ -120,9 +150,13 @@ class RealtimeLifter:
         return None if pose is None else self._emit(pose, root)
 
     def flush(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        poses = self.pose.flush()
-        roots = self.trajectory.flush() if self.trajectory is not None else [None] * len(poses)
-        return [self._emit(p, r) for p, r in zip(poses, roots)]
+        """The last ``latency`` frames, their future padded with the last frame."""
+        from .stream import torch_threads
+
+        with torch_threads(self.threads):
+            poses = self.pose.flush()
+            roots = self.trajectory.flush() if self.trajectory is not None else [None] * len(poses)
+            return [self._emit(p, r) for p, r in zip(poses, roots)]
 
 
 def _frames(source: str, *, allow_pickle: bool, person, layout, detector: str):
@@ -170,11 +204,13 @@ def _detected_frames(source: str, live: bool, person, detector: str):
 def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = False, person=0, layout=None,
                  width=None, height=None, fps=None, focal=None, trajectory: str = "auto", min_score: float = 0.3,
                  jsonl=None, overwrite: bool = False, progress: bool = True, detector: str = "mediapipe",
-                 flip: bool = True):
+                 flip: bool = True, threads: int | None = 1):
     """Lift ``source`` frame by frame; optionally write one JSON line per frame to ``jsonl``
     (a path, or ``-`` for stdout) as it is produced, and the usual exports at the end.
+    ``threads``: torch threads for the lifting (:class:`RealtimeLifter`; None: torch's own).
     Returns the :class:`~poselift.infer.Reconstruction` and the timing figures. Renders
     (mp4) are not made in this mode: run the offline ``infer`` on a recording for them."""
+    import torch
     from tqdm.auto import tqdm
 
     from .infer import Reconstruction, write_outputs
@@ -185,7 +221,7 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
     if not w or not h:
         raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
     rt = RealtimeLifter(info["layout"], int(w), int(h), checkpoint=checkpoint, focal=focal, flip=flip,
-                        trajectory=trajectory, min_score=min_score)
+                        trajectory=trajectory, min_score=min_score, threads=threads)
     sink = None
     if jsonl == "-":
         sink = sys.stdout
@@ -228,6 +264,7 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
     timing = {"frames": len(poses) + skipped, "frames_lifted": len(poses), "frames_before_first_person": skipped,
               "latency_frames": rt.latency, "latency_s": rt.latency / frame_rate,
               "lift_ms_median": float(np.median(lift_ms)), "lift_ms_p95": float(np.percentile(lift_ms, 95)),
+              "torch_threads": threads if threads is not None else torch.get_num_threads(),
               "frames_per_s": (len(poses) + skipped) / elapsed}
     report = (f"realtime: {len(poses)} frames lifted as they came ({skipped} before the person appeared), "
               f"{rt.fill.filled} joints filled from the past; answer {rt.latency} frames late "

@@ -17,9 +17,21 @@ Example::
     for keypoints in frames:              # (J, 2) normalised screen coordinates
         pose = stream.push(keypoints)     # (J_out, 3), or None while the first frames fill
     rest = stream.flush()                 # the last ``latency`` frames
+
+Threads: one frame's work is a handful of small matrix products (the bundled 27-frame
+model: about 2 ms per frame at batch 1 on one core), too small to split across threads. With
+several torch threads each product waits for all of them at a barrier; on a machine whose
+cores are busy (a detector, a video decoder) a thread that has lost its core holds every
+other one up for a scheduler time slice, and the frame takes tens of milliseconds instead
+of a few. :func:`torch_threads` (``Stream(..., threads=1)``, and
+:class:`~poselift.realtime.RealtimeLifter`'s default) runs the work on the calling thread
+alone and restores the caller's thread count afterwards, so offline work elsewhere in the
+process keeps its own setting. ``benchmarks/realtime_load.py`` measures it.
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -27,6 +39,37 @@ import torch
 from .errors import PoseliftError
 from .models.folded import FoldedLayer, FoldedLifter
 from .models.temporal import TemporalModel
+
+
+def check_threads(threads: int | None) -> int | None:
+    """``threads`` if it is None (torch's own setting) or a count >= 1; PoseliftError otherwise."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise PoseliftError(f"threads must be >= 1 (or None for torch's own setting), got {threads!r}")
+    return threads
+
+
+@contextmanager
+def torch_threads(threads: int | None):
+    """torch's intra-op thread count set to ``threads`` inside the block (None: left as it is),
+    the caller's count restored when the block ends.
+
+    It is set from the calling thread: in torch's OpenMP builds (the usual ones) the OpenMP
+    and MKL counts belong to that thread and other Python threads keep theirs. Inter-op
+    threads are not touched: the streams run no inter-op parallel work, and
+    ``torch.set_num_interop_threads`` may be called only once, before any, so a library
+    cannot set it safely."""
+    if check_threads(threads) is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    if before == threads:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class _Ring:
@@ -58,9 +101,14 @@ class _Ring:
 
 
 class Stream:
-    """Frame-by-frame lifting with a :class:`~poselift.models.temporal.TemporalModel`."""
+    """Frame-by-frame lifting with a :class:`~poselift.models.temporal.TemporalModel`.
 
-    def __init__(self, model: TemporalModel | FoldedLifter, batch: int = 1):
+    ``threads``: torch threads while a frame is computed (:func:`torch_threads`; the caller's
+    count is restored after each call). None (the default) leaves torch's setting alone; 1
+    keeps a batch-1 stream fast when other processes keep the cores busy (module docs)."""
+
+    def __init__(self, model: TemporalModel | FoldedLifter, batch: int = 1, threads: int | None = None):
+        self.threads = check_threads(threads)
         folded = model if isinstance(model, FoldedLifter) else FoldedLifter(model.eval())
         self.model = folded
         self.batch = batch
@@ -79,7 +127,8 @@ class Stream:
         self.frames_in = 0
 
     @classmethod
-    def from_checkpoint(cls, path="default", batch: int = 1, layout: str = "coco17") -> "Stream":
+    def from_checkpoint(cls, path="default", batch: int = 1, layout: str = "coco17",
+                        threads: int | None = None) -> "Stream":
         """A stream on a checkpoint file (``default``: the bundled model for ``layout`` input)."""
         from .evaluate import load_model
         from .infer import resolve_checkpoint
@@ -88,7 +137,7 @@ class Stream:
         model, _ = load_model(path)
         if not isinstance(model, TemporalModel):
             raise PoseliftError("streaming needs a temporal lifter checkpoint", path)
-        return cls(model, batch)
+        return cls(model, batch, threads)
 
     def reset(self) -> None:
         self.frames_in = 0
@@ -130,7 +179,8 @@ class Stream:
         ``frames_in - 1 - latency`` ((J_out, 3) or (B, J_out, 3)), or None while the first
         ``latency`` frames are still missing their future."""
         x = self._as_input(keypoints)
-        y = self._step(x, prime=self.frames_in == 0)
+        with torch_threads(self.threads):
+            y = self._step(x, prime=self.frames_in == 0)
         self.frames_in += 1
         if self.frames_in <= self.latency:
             return None
@@ -147,7 +197,8 @@ class Stream:
             return []
         last = self._expand.buf[:, (self._expand.pos - 1) % self._expand.span].clone()
         out = []
-        for _ in range(min(self.latency, self.frames_in)):
-            out.append(self._output(self._step(last, prime=False)))
+        with torch_threads(self.threads):
+            for _ in range(min(self.latency, self.frames_in)):
+                out.append(self._output(self._step(last, prime=False)))
         self.frames_in = 0
         return out
