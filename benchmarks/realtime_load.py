@@ -139,7 +139,7 @@ class CpuUse:
 
 
 def measure(settings, frames, warmup: int, timed: int, rounds: int, layout: str, flip: bool,
-            fps: float | None) -> dict:
+            fps: float | None, precision: str) -> dict:
     """Per-frame milliseconds of ``RealtimeLifter.push`` for each thread setting, the frames
     pushed at ``fps`` (None: back to back)."""
     import torch
@@ -150,7 +150,7 @@ def measure(settings, frames, warmup: int, timed: int, rounds: int, layout: str,
     n = len(kp)
     lifters, pos, ms = {}, {}, {}
     for name in settings:
-        rt = RealtimeLifter(layout, w, h, flip=flip, threads=_setting(name))
+        rt = RealtimeLifter(layout, w, h, flip=flip, threads=_setting(name), precision=precision)
         for t in range(warmup):
             rt.push(kp[t % n], sc[t % n])
         lifters[name], pos[name], ms[name] = rt, warmup, []
@@ -191,6 +191,8 @@ def main(argv=None) -> int:
     ap.add_argument("--fps", type=float, default=30.0, help="frame rate of the paced feed (default 30)")
     ap.add_argument("--layout", choices=["coco17", "h36m17"], default="coco17")
     ap.add_argument("--no-flip", action="store_true", help="lift without flip averaging (batch 1)")
+    ap.add_argument("--precision", choices=["bf16", "fp32"], default=None,
+                    help="the lifters' number format (default: RealtimeLifter's)")
     ap.add_argument("--goal-ms", type=float, default=10.0,
                     help="median under load to meet with the default setting (default 10)")
     ap.add_argument("--json", help="write every figure here")
@@ -212,6 +214,7 @@ def main(argv=None) -> int:
         ap.error("--fps must be positive")
     torch_default = torch.get_num_threads()
     default_flag = inspect.signature(RealtimeLifter).parameters["threads"].default
+    precision = a.precision or inspect.signature(RealtimeLifter).parameters["precision"].default
     frames = sample_frames(a.layout)
     info = {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
             "python": platform.python_version(),
@@ -219,13 +222,13 @@ def main(argv=None) -> int:
             "torch_default_threads": torch_default, "interop_threads": torch.get_num_interop_threads(),
             "realtime_default_threads": default_flag, "layout": a.layout, "flip": not a.no_flip,
             "warmup": a.warmup, "frames": a.frames, "rounds": a.rounds, "procs": a.procs, "load": a.load,
-            "fps": a.fps}
+            "fps": a.fps, "precision": precision}
     results, loads = {}, {}
     t_all = time.perf_counter()
 
     def run_feeds():
         return {feed: measure(settings, frames, a.warmup, a.frames, a.rounds, a.layout, not a.no_flip,
-                              a.fps if feed == "paced" else None) for feed in feeds}
+                              a.fps if feed == "paced" else None, precision) for feed in feeds}
 
     for cond in conditions:
         loadavg = os.getloadavg()[0]
@@ -242,7 +245,7 @@ def main(argv=None) -> int:
                        "machine_cores": use.all_cores, "other_cores": others}
     info["seconds"] = time.perf_counter() - t_all
 
-    what = (f"RealtimeLifter.push, {a.layout}, {'flip averaging' if not a.no_flip else 'no flip'}"
+    what = (f"RealtimeLifter.push, {a.layout}, {precision}, {'flip averaging' if not a.no_flip else 'no flip'}"
             f"{', trajectory model' if a.layout == 'coco17' else ', root by reprojection'}")
     print(f"realtime lifting latency, ms per frame ({what}; {a.frames} frames per row after {a.warmup} warm-up; "
           f"paced = {a.fps:g} fps, flat-out = back to back)")

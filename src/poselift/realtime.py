@@ -11,6 +11,12 @@ with flip averaging as a batch of two. A symmetric model answers ``latency`` fra
 Without gaps the result equals the offline pipeline's to rounding (tested): the streams
 pad the start and the end as the offline padding does.
 
+Precision: the streams run in bf16 by default (``precision``, ``--precision``), every layer
+but the output one, which stays fp32 (bf16 steps are 1/256 of a value: 3 cm at a root 5 m
+away). The lifting is memory-bound at batch 2 (the weights are read once per frame), and bf16
+halves what is read: 2.7x faster on this CPU, 0.02 mm MPJPE on the bundled demo sequence
+(``benchmarks/realtime_precision.py``).
+
 Threads: the lifting runs on one torch thread by default (``threads=1``, ``--threads``): a
 frame's work is too small to share, and with more threads it stalls whenever other work
 keeps the cores busy (:mod:`poselift.stream`; ``benchmarks/realtime_load.py``). The torch
@@ -83,20 +89,34 @@ class RealtimeLifter:
     """
 
     def __init__(self, layout: str, width: int, height: int, checkpoint=None, focal: float | None = None,
-                 flip: bool = True, trajectory: str = "auto", min_score: float = 0.3, threads: int | None = 1):
+                 flip: bool = True, trajectory: str = "auto", min_score: float = 0.3, threads: int | None = 1,
+                 precision: str = "bf16"):
+        import torch
+
         from .infer import Lifter, TrajectoryModel, default_intrinsics, trajectory_checkpoint
         from .stream import Stream, check_threads
 
         self.threads = check_threads(threads)
+        if precision not in ("fp32", "bf16"):
+            raise PoseliftError(f"precision must be fp32 or bf16, got {precision!r}")
+        self.precision = precision
+
+        def prepare(model):  # bf16: every layer but the output one (module docstring)
+            from .models.folded import FoldedLifter
+
+            if precision == "bf16" and isinstance(model, FoldedLifter):
+                return model.to_dtype(torch.bfloat16, output=torch.float32)
+            return model
 
         self.layout, self.width, self.height, self.flip = layout, width, height, flip
         lifter = Lifter(checkpoint, layout=layout)  # checks the model is a Human3.6M-17 pose lifter
         if lifter.layout_in != layout:
             raise PoseliftError(f"the model takes {lifter.layout_in} keypoints but the input is {layout}", lifter.path)
         batch = 2 if flip else 1
-        self.pose = Stream(lifter.model, batch=batch)
+        self.pose = Stream(prepare(lifter.model), batch=batch)
         traj_path = trajectory_checkpoint(layout, trajectory)
-        self.trajectory = None if traj_path is None else Stream(TrajectoryModel(traj_path).model, batch=batch)
+        self.trajectory = None if traj_path is None else Stream(prepare(TrajectoryModel(traj_path).model),
+                                                                batch=batch)
         if self.trajectory is not None and self.trajectory.latency != self.pose.latency:
             raise PoseliftError("the trajectory and pose models differ in latency")
         self.f, self.c = default_intrinsics(width, height, focal)
@@ -121,16 +141,17 @@ class RealtimeLifter:
         uv = (kp.astype(np.float64) - self.c) / self.f
         return pose + root_by_reprojection(pose[None], uv[None], np.ones((1, len(kp))), self.layout)[0]
 
-    def _emit(self, pose, root) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        kp, sc = self.recent.pop(0)
+    def _emit(self, pose, root) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        kp, sc, filled = self.recent.pop(0)
         pose = self._unflip(pose, self.skeleton_out)
         pose = pose - pose[:1]  # the root where the root model puts it, as offline
         root = None if root is None else self._unflip(root, ROOT1)
-        return self._place(pose, root, kp), kp, sc
+        return self._place(pose, root, kp), kp, sc, filled
 
     def push(self, keypoints: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """One frame's pixels (J, 2) and scores (J,); (3D pose (17, 3), its filled 2D, its
-        scores) of the frame ``latency`` frames back, once one is due."""
+        scores, which of its 2D joints were filled (J,)) of the frame ``latency`` frames back,
+        once one is due."""
         from .stream import torch_threads
 
         with torch_threads(self.threads):
@@ -140,7 +161,8 @@ class RealtimeLifter:
         kp = self.fill(np.asarray(keypoints, dtype=np.float64), np.asarray(scores, dtype=np.float64))
         if kp is None:
             return None
-        self.recent.append((kp, scores))
+        usable = np.isfinite(keypoints).all(-1) & (np.asarray(scores) >= self.fill.min_score)
+        self.recent.append((kp, scores, ~usable))
         x = normalize_screen_coordinates(kp, self.width, self.height).astype(np.float32)
         pose = self.pose.push(self._batch(x, self.skeleton))
         root = None
@@ -201,27 +223,68 @@ def _detected_frames(source: str, live: bool, person, detector: str):
     return dict(meta, layout=layout), gen()
 
 
+class OnlineFloor:
+    """The world frame of a stream: :func:`~poselift.render.export.floor_transform` of the poses
+    so far, refitted with every frame until ``settle`` frames (one second) are in, then fixed."""
+
+    def __init__(self, settle: int):
+        self.settle = max(1, int(settle))
+        self.poses: list[np.ndarray] = []
+        self.R, self.origin = np.eye(3), np.zeros(3)
+
+    @property
+    def fixed(self) -> bool:
+        return len(self.poses) >= self.settle
+
+    def update(self, pose: np.ndarray) -> None:
+        from .render.export import floor_transform
+
+        if self.fixed or not np.isfinite(pose).all():
+            return
+        self.poses.append(pose)
+        self.R, self.origin = floor_transform(np.stack(self.poses))
+
+
 def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = False, person=0, layout=None,
-                 width=None, height=None, fps=None, focal=None, trajectory: str = "auto", min_score: float = 0.3,
-                 jsonl=None, overwrite: bool = False, progress: bool = True, detector: str = "mediapipe",
-                 flip: bool = True, threads: int | None = 1):
-    """Lift ``source`` frame by frame; optionally write one JSON line per frame to ``jsonl``
-    (a path, or ``-`` for stdout) as it is produced, and the usual exports at the end.
-    ``threads``: torch threads for the lifting (:class:`RealtimeLifter`; None: torch's own).
-    Returns the :class:`~poselift.infer.Reconstruction` and the timing figures. Renders
-    (mp4) are not made in this mode: run the offline ``infer`` on a recording for them."""
+                 width=None, height=None, fps=None, focal=None, fov=None, trajectory: str = "auto",
+                 min_score: float = 0.3, max_gap: int | None = None, jsonl=None, overwrite: bool = False,
+                 progress: bool = True, detector: str = "mediapipe", flip: bool = True, threads: int | None = 1,
+                 precision: str = "bf16", smooth: str = "none"):
+    """Lift ``source`` frame by frame; optionally write JSON lines to ``jsonl`` (a path, or
+    ``-`` for stdout) as they are produced (a header, then one line per frame; docs/formats.md),
+    and the usual exports at the end. The person held missing for more than ``max_gap`` frames
+    (default :data:`~poselift.detect.fill.MAX_GAP`) is left out (NaN) until seen again; shorter
+    gaps are held from the past and flagged filled. ``smooth`` "one-euro" filters each pose as
+    it is emitted (:class:`~poselift.smooth.OneEuroFilter`; a left-out frame restarts it); the
+    zero-phase Butterworth needs the future and is refused. ``threads`` and ``precision``:
+    :class:`RealtimeLifter`. Returns the :class:`~poselift.infer.Reconstruction` and the timing
+    figures. Renders (mp4) are not made in this mode: run the offline ``infer`` on a recording
+    for them."""
     import torch
     from tqdm.auto import tqdm
 
-    from .infer import Reconstruction, write_outputs
+    from .detect.fill import MAX_GAP, MIN_SEEN_SHARE
+    from .infer import Reconstruction, output_flags, resolve_focal, write_outputs
+    from .render.export import Motion, frame_records, metadata
 
     source = str(source)
     info, frames = _frames(source, allow_pickle=allow_pickle, person=person, layout=layout, detector=detector)
     w, h = width or info.get("width"), height or info.get("height")
     if not w or not h:
         raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
-    rt = RealtimeLifter(info["layout"], int(w), int(h), checkpoint=checkpoint, focal=focal, flip=flip,
-                        trajectory=trajectory, min_score=min_score, threads=threads)
+    f_px, f_from = resolve_focal(int(w), int(h), focal, fov, source if Path(source).is_file() else None)
+    rt = RealtimeLifter(info["layout"], int(w), int(h), checkpoint=checkpoint, focal=f_px, flip=flip,
+                        trajectory=trajectory, min_score=min_score, threads=threads, precision=precision)
+    if smooth not in ("none", "one-euro"):
+        raise PoseliftError(f"realtime smoothing is 'none' or 'one-euro' (causal), got {smooth!r}")
+    from .smooth import OneEuroFilter
+
+    smoother = OneEuroFilter() if smooth == "one-euro" else None
+    limit = MAX_GAP if max_gap is None else int(max_gap)
+    frame_rate = float(fps or info.get("fps") or 30.0)
+    layout_2d = get_skeleton(info["layout"])
+    need = max(1, int(np.ceil(MIN_SEEN_SHARE * layout_2d.num_joints)))
+    floor = OnlineFloor(round(frame_rate))
     sink = None
     if jsonl == "-":
         sink = sys.stdout
@@ -229,17 +292,37 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
         if Path(jsonl).exists() and not overwrite:
             raise PoseliftError("exists already (use --overwrite to replace it)", jsonl)
         sink = open(jsonl, "w", encoding="utf-8")
-    poses, kps, scores, lift_ms, skipped = [], [], [], [], 0
+    poses, kps, scores, flags, lift_ms, skipped = [], [], [], [], [], 0
+    unseen = 0  # frames since the person was last seen, at the frame being emitted
     t_start = time.perf_counter()
 
+    def row(pose, kp, sc, filled, t) -> Motion:
+        return Motion(pose[None], frame_rate, keypoints_2d=kp[None], scores=np.asarray(sc)[None],
+                      layout_2d=layout_2d, filled=output_flags(filled[None], info["layout"]), filled_2d=filled[None],
+                      frames=[t], world_rotation=floor.R, world_origin=floor.origin,
+                      info={"focal_px": round(f_px, 2), "focal_source": f_from})
+
     def out(results):
-        for pose, kp, sc in results:
+        nonlocal unseen
+        for pose, kp, sc, filled in results:
+            t = skipped + len(poses)
+            unseen = 0 if (~filled).sum() >= need else unseen + 1
+            if unseen > limit:  # too long without the person: nothing is invented
+                pose, kp, sc = np.full_like(pose, np.nan), np.full_like(kp, np.nan), np.zeros_like(sc)
+            if smoother is not None:
+                pose = smoother(pose, t / frame_rate)
+            floor.update(pose)
             poses.append(pose)
             kps.append(kp)
             scores.append(sc)
+            flags.append(filled)
             if sink is not None:
-                sink.write(json.dumps({"frame": skipped + len(poses) - 1,
-                                       "joints_cam": np.round(pose, 5).tolist()}) + "\n")
+                m = row(pose, kp, sc, filled, t)
+                if t == skipped:
+                    head = {k: v for k, v in metadata(m).items() if k not in ("num_frames", "world_from_camera")}
+                    sink.write(json.dumps({"type": "header", **head, "latency_frames": rt.latency}) + "\n")
+                rec = next(frame_records(m))
+                sink.write(json.dumps({"type": "frame", **rec, "world_fixed": floor.fixed}) + "\n")
                 sink.flush()
 
     try:
@@ -260,18 +343,23 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
     if not poses:
         raise PoseliftError("no person found in any frame", source)
     elapsed = time.perf_counter() - t_start
-    frame_rate = float(fps or info.get("fps") or 30.0)
     timing = {"frames": len(poses) + skipped, "frames_lifted": len(poses), "frames_before_first_person": skipped,
               "latency_frames": rt.latency, "latency_s": rt.latency / frame_rate,
               "lift_ms_median": float(np.median(lift_ms)), "lift_ms_p95": float(np.percentile(lift_ms, 95)),
               "torch_threads": threads if threads is not None else torch.get_num_threads(),
-              "frames_per_s": (len(poses) + skipped) / elapsed}
-    report = (f"realtime: {len(poses)} frames lifted as they came ({skipped} before the person appeared), "
+              "precision": precision, "frames_per_s": (len(poses) + skipped) / elapsed}
+    left_out = int(sum(not np.isfinite(p).all() for p in poses))
+    report = (f"realtime: {len(poses)} frames lifted as they came ({skipped} before the person appeared, "
+              f"{left_out} left out after more than {limit} frames without them), "
               f"{rt.fill.filled} joints filled from the past; answer {rt.latency} frames late "
-              f"({timing['latency_s']:.2f} s), lifting {timing['lift_ms_median']:.2f} ms per frame (median)")
-    keypoints = np.stack(kps).astype(np.float32)
-    rec = Reconstruction(np.stack(poses), keypoints, np.stack(scores).astype(np.float32), info["layout"],
-                         int(w), int(h), frame_rate, rt.how, report, str(checkpoint or "default"))
+              f"({timing['latency_s']:.2f} s), lifting {timing['lift_ms_median']:.2f} ms per frame (median, "
+              f"{precision}); focal {f_px:.0f} px ({f_from})" + ("; smoothed (one-euro)" if smoother else ""))
+    filled_2d = np.stack(flags)
+    rec = Reconstruction(np.stack(poses), np.stack(kps).astype(np.float32), np.stack(scores).astype(np.float32),
+                         info["layout"], int(w), int(h), frame_rate, rt.how, report, str(checkpoint or "default"),
+                         filled=output_flags(filled_2d, info["layout"]), filled_2d=filled_2d,
+                         frames=np.arange(skipped, skipped + len(poses)), world_rotation=floor.R,
+                         world_origin=floor.origin, focal=f_px, focal_source=f_from)
     if out_dir is not None:
         stem = Path(source).stem if Path(source).exists() else "stream"
         rec.outputs = write_outputs(rec, out_dir, stem, video_path=None, video=False, overwrite=overwrite,

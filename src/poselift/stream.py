@@ -171,7 +171,7 @@ class Stream:
             res = window[:, skip]
             h = torch.relu_(torch.addmm(pointwise.bias, y, pointwise.weight.t())).add_(res)
         shrink = self.model.shrink
-        return torch.addmm(shrink.bias, h, shrink.weight.t())
+        return torch.addmm(shrink.bias, h.to(shrink.weight.dtype), shrink.weight.t())
 
     @torch.inference_mode()
     def push(self, keypoints) -> np.ndarray | None:

@@ -230,7 +230,7 @@ def _as_motion(motion, **kwargs) -> Motion:
     return motion if isinstance(motion, Motion) else Motion(motion, **kwargs)
 
 
-def _info(m: Motion) -> dict:
+def metadata(m: Motion) -> dict:
     """The metadata every export carries (JSON-able)."""
     out = {
         "format": "poselift.motion", "version": 2, "fps": m.fps, "num_frames": len(m),
@@ -270,7 +270,7 @@ def write_npz(path, motion, overwrite: bool = False, **kwargs) -> Path:
                   filled=m.filled if m.filled is not None else np.zeros(m.positions_cam.shape[:2], bool),
                   filled_frame=m.filled_frame, frame=m.frames, time_s=m.time_s, fps=np.float64(m.fps),
                   joint_names=np.array(m.skeleton.joint_names), parents=np.array(m.skeleton.parents),
-                  skeleton=np.str_(m.skeleton.name), info=np.str_(json.dumps(_info(m))))
+                  skeleton=np.str_(m.skeleton.name), info=np.str_(json.dumps(metadata(m))))
     if m.keypoints_2d is not None:
         arrays.update(keypoints_2d=f32(m.keypoints_2d), keypoints_2d_joint_names=np.array(m.layout_2d.joint_names),
                       keypoints_2d_parents=np.array(m.layout_2d.parents),
@@ -325,7 +325,7 @@ def write_json(path, motion, overwrite: bool = False, **kwargs) -> Path:
     import json
 
     m = _as_motion(motion, **kwargs)
-    doc = dict(_info(m), frames=[])
+    doc = dict(metadata(m), frames=[])
     head = json.dumps(doc, separators=(",", ":"))
     assert head.endswith('"frames":[]}')
     with atomic_path(path, overwrite) as tmp:
