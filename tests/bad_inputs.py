@@ -189,6 +189,18 @@ def _height_in_centimetres(d):
     return _infer(_mmpose(d / "dets.json", _pixels()), d, "--person-height", "175")
 
 
+def _field_of_view_in_radians(d):
+    return _infer(_mmpose(d / "dets.json", _pixels()), d, "--fov", "1.05")
+
+
+def _focal_and_field_of_view(d):
+    return _infer(_mmpose(d / "dets.json", _pixels()), d, "--focal", "1400", "--fov", "60")
+
+
+def _negative_gap(d):
+    return _infer(_mmpose(d / "dets.json", _pixels()), d, "--max-gap", "-1")
+
+
 def _output_not_writable(d):
     src = _mmpose(d / "dets.json", _pixels())
     (d / "a_file").write_text("")
@@ -240,6 +252,9 @@ CASES = [
     Case("output file exists (no --overwrite)", _output_exists, "exists already", "out/dets.npz"),
     Case("output folder cannot be created", _output_not_writable, "cannot write here", "a_file/out"),
     Case("person's height in centimetres", _height_in_centimetres, "--person-height is a standing height in metres"),
+    Case("field of view in radians", _field_of_view_in_radians, "--fov must be degrees"),
+    Case("both a focal length and a field of view", _focal_and_field_of_view, "--focal or --fov, not both"),
+    Case("negative --max-gap", _negative_gap, "--max-gap is a number of frames"),
     Case("result JSON exists (no --overwrite)", _existing_json, "exists already", "result.json"),
     Case("config file is not valid TOML", _bad_toml, "not valid TOML", "run.toml"),
     Case("training folder holds a run (no --resume/--overwrite)", _used_run_folder, "holds a training run", "run"),

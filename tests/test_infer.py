@@ -155,7 +155,7 @@ def test_default_focal_follows_the_long_side_and_is_reported():
     with pytest.raises(PoseliftError, match="--focal or --fov, not both"):
         reconstruct(seq, focal=1500.0, fov=90.0)
     with pytest.raises(PoseliftError, match="--fov must be degrees"):
-        reconstruct(seq, fov=0.5)
+        reconstruct(seq, fov=1.05)  # radians, not degrees
 
 
 def _with_gaps():

@@ -220,6 +220,9 @@ def cmd_retrieve(a) -> int:
 
 
 def cmd_infer(a) -> int:
+    from .infer import check_focal
+
+    check_focal(a.focal, a.fov)  # before the (slow) detection
     if a.realtime:
         return _infer_realtime(a)
     if a.jsonl:

@@ -254,21 +254,26 @@ def output_flags(flags: np.ndarray, layout: str, rule: str = "any") -> np.ndarra
     return np.repeat(per_frame[:, None], 17, axis=1)
 
 
+def check_focal(focal: float | None = None, fov: float | None = None) -> None:
+    """Refuse a focal length (pixels) or field of view (degrees) that cannot be one."""
+    if focal is not None and fov is not None:
+        raise PoseliftError("give --focal or --fov, not both")
+    if focal is not None and not (np.isfinite(focal) and focal > 0):
+        raise PoseliftError(f"--focal must be a positive number of pixels, got {focal!r}")
+    if fov is not None and not (np.isfinite(fov) and 5 <= fov <= 170):  # 5 degrees: a 400 mm lens (full frame)
+        raise PoseliftError(f"--fov must be degrees across the image's long side, 5-170, got {fov!r}")
+
+
 def resolve_focal(width: int, height: int, focal: float | None = None, fov: float | None = None,
                   video=None) -> tuple[float, str]:
     """The focal length in pixels and where it came from: ``focal`` (pixels) if given, else a
     field of view ``fov`` (degrees across the long side), else the video file's metadata (a
     35 mm-equivalent focal length, :func:`~poselift.video.focal_from_metadata`), else the
     default :data:`DEFAULT_FOV_DEG`."""
-    if focal is not None and fov is not None:
-        raise PoseliftError("give --focal or --fov, not both")
+    check_focal(focal, fov)
     if focal is not None:
-        if not (np.isfinite(focal) and focal > 0):
-            raise PoseliftError(f"--focal must be a positive number of pixels, got {focal!r}")
         return float(focal), "given with --focal"
     if fov is not None:
-        if not (np.isfinite(fov) and 1 <= fov <= 170):
-            raise PoseliftError(f"--fov must be degrees across the image's long side, 1-170, got {fov!r}")
         return float(default_intrinsics(width, height, None, fov)[0][0]), f"--fov {fov:g}° across the long side"
     if video is not None and _is_video(Path(video)):
         from .video import focal_from_metadata
