@@ -8,6 +8,7 @@ not grow with the length of the video.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,15 +35,54 @@ def _skeleton(layout) -> Skeleton:
 VIEW_HALF = 1.0
 GRID_STEP = 0.5  # metres between floor grid lines (fixed to the floor, so they slide as the person moves)
 FILLED_GREY = "0.62"
+# one colour per person when there are several (tab10 without its red, blue and grey, which
+# mean left, right and the spine of a single person)
+PERSON_COLOURS = ("tab:orange", "tab:green", "tab:purple", "tab:cyan", "tab:pink", "tab:olive", "tab:brown",
+                  "gold", "teal", "slateblue")
+
+
+@dataclass
+class PersonDrawing:
+    """One person to draw: ``keypoints`` (T, J, 2) pixels in the 2D layout, ``poses`` (T, 17, 3)
+    world metres (Human3.6M-17; every person in the same world frame), NaN where absent;
+    ``filled_2d`` (T, J) / ``filled`` (T, 17) positions invented over a gap; ``label`` written
+    next to the person (e.g. "id 1"); ``colour`` the person's colour (None: left red, right blue)."""
+
+    keypoints: np.ndarray
+    poses: np.ndarray
+    filled_2d: np.ndarray | None = None
+    filled: np.ndarray | None = None
+    label: str = ""
+    colour: str | None = None
+
+
+def _shade(colour: str, amount: float) -> tuple[float, float, float]:
+    """``colour`` mixed with white (amount > 0) or black (amount < 0)."""
+    from matplotlib.colors import to_rgb
+
+    c = np.array(to_rgb(colour))
+    return tuple(c + (1 - c) * amount if amount > 0 else c * (1 + amount))
+
+
+def _bone_colour(skeleton: Skeleton, j: int, person: str | None):
+    """Left limbs red and right blue for a lone person; for one of several, the person's colour,
+    lighter on the left and darker on the right."""
+    if person is None:
+        return _limb_colour(skeleton, j)
+    if j in skeleton.joints_left:
+        return _shade(person, 0.45)
+    if j in skeleton.joints_right:
+        return _shade(person, -0.35)
+    return _shade(person, 0.0)
 
 
 class _Pose3DPanel:
-    """A reusable matplotlib 3D axes that follows the person; ``draw(...)`` returns an RGB image
-    (size, size, 3): the pose in a fixed-size box around the pelvis (a metre is always as long),
-    a floor grid fixed to the floor, a legend, a 1 m scale, and a top view of the whole pelvis
-    path with the current position in the corner."""
+    """A reusable matplotlib 3D axes that follows the people; ``draw(...)`` returns an RGB image
+    (size, size, 3): the poses in a box of fixed size around the pelvis (of the mean of the
+    pelvises, for several people; a metre is always as long), a floor grid fixed to the floor,
+    a legend, and a top view of the whole pelvis paths with the current positions in the corner."""
 
-    def __init__(self, poses: np.ndarray, skeleton: Skeleton, size: int, elev: float = 15.0):
+    def __init__(self, people: list[PersonDrawing], skeleton: Skeleton, size: int, elev: float = 15.0):
         import matplotlib
 
         matplotlib.use("Agg")
@@ -57,11 +97,18 @@ class _Pose3DPanel:
         ax = self.fig.add_axes((0.0, 0.0, 1.0, 0.93), projection="3d")
         ax.set_facecolor(bg)
         self.ax, self.elev, self.size = ax, elev, size
+        self.people = people
         font = max(7.0, size / 70)
 
-        finite = poses[np.isfinite(poses).all(-1)]
+        allpose = np.concatenate([pp.poses for pp in people])
+        finite = allpose[np.isfinite(allpose).all(-1)]
         lowest = float(finite[:, 2].min()) if len(finite) else 0.0
         self.floor = 0.0 if abs(lowest) < 0.3 else lowest
+        # several people: one box for the whole clip, wide enough for the widest spread of pelvises
+        pelvis = np.stack([pp.poses[:, 0, :2] for pp in people], 1)  # (T, P, 2)
+        spread = np.nanmax(np.nanmax(pelvis, 1) - np.nanmin(pelvis, 1), initial=0.0) \
+            if np.isfinite(pelvis).any() else 0.0
+        self.half = max(VIEW_HALF, float(spread) / 2 + 0.8)
         ax.set_box_aspect((1, 1, 1), zoom=1.45)  # the box, not its margin, fills the panel
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
             axis.pane.set_alpha(0.0)
@@ -69,30 +116,35 @@ class _Pose3DPanel:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_zticks([])
-        n_grid = int(2 * VIEW_HALF / GRID_STEP) + 2
+        n_grid = int(2 * self.half / GRID_STEP) + 2
         self.grid = [ax.plot([], [], [], color="0.82", lw=0.7)[0] for _ in range(2 * n_grid)]
         self.bones = [(j, p) for j, p in enumerate(skeleton.parents) if p >= 0]
-        width = max(2.0, size / 200)
-        self.colours = [_limb_colour(skeleton, j) for j, _ in self.bones]
-        self.lines = [ax.plot([], [], [], color=c, lw=width, solid_capstyle="round")[0] for c in self.colours]
-        self.shadow = [ax.plot([], [], [], color="0.7", lw=width * 0.6, alpha=0.6)[0] for _ in self.bones]
+        width = max(2.0, size / 200) * (1.0 if len(people) == 1 else 0.8)
         self.width = width
+        self.colours = [[_bone_colour(skeleton, j, pp.colour) for j, _ in self.bones] for pp in people]
+        self.lines = [[ax.plot([], [], [], color=c, lw=width, solid_capstyle="round")[0] for c in cols]
+                      for cols in self.colours]
+        self.shadow = [[ax.plot([], [], [], color="0.7", lw=width * 0.6, alpha=0.6)[0] for _ in self.bones]
+                       for _ in people]
+        self.labels = [ax.text(0, 0, 0, "", fontsize=font, color=pp.colour or "0.2", ha="center") for pp in people]
         self.title = self.fig.text(0.5, 0.965, "", ha="center", va="center", fontsize=font * 1.1, color="0.2")
-        self.fig.legend(handles=[Line2D([], [], color="tab:red", lw=width, label="left"),
-                                 Line2D([], [], color="tab:blue", lw=width, label="right"),
-                                 Line2D([], [], color=FILLED_GREY, lw=width, ls="--", label="filled")],
-                        loc="lower left", fontsize=font, frameon=False, handlelength=1.6, borderaxespad=0.3)
+        if len(people) == 1 and people[0].colour is None:
+            handles = [Line2D([], [], color="tab:red", lw=width, label="left"),
+                       Line2D([], [], color="tab:blue", lw=width, label="right")]
+        else:
+            handles = [Line2D([], [], color=pp.colour, lw=width, label=pp.label) for pp in people[:6]]
+            handles.append(Line2D([], [], color="0.5", lw=0, label="lighter: left"))
+        handles.append(Line2D([], [], color=FILLED_GREY, lw=width, ls="--", label="filled"))
+        self.fig.legend(handles=handles, loc="lower left", fontsize=font, frameon=False, handlelength=1.6,
+                        borderaxespad=0.3)
         self.fig.text(0.98, 0.015, f"grid {GRID_STEP:g} m", ha="right", va="bottom", fontsize=font, color="0.45")
 
-        # top view of the pelvis path (world X right, Y away from the camera), fixed limits
-        self.path = poses[:, 0, :2]
+        # top view of the pelvis paths (world X right, Y away from the camera), fixed limits
         inset = self.fig.add_axes((0.74, 0.72, 0.24, 0.2))
         inset.set_facecolor((1, 1, 1, 0.7))
-        ok = np.isfinite(self.path).all(-1)
-        if ok.any():
-            lo, hi = self.path[ok].min(0), self.path[ok].max(0)
-        else:
-            lo, hi = np.zeros(2), np.zeros(2)
+        flat = pelvis.reshape(-1, 2)
+        ok = np.isfinite(flat).all(-1)
+        lo, hi = (flat[ok].min(0), flat[ok].max(0)) if ok.any() else (np.zeros(2), np.zeros(2))
         centre, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2, 0.5) * 1.15
         inset.set_xlim(centre[0] - half, centre[0] + half)
         inset.set_ylim(centre[1] - half, centre[1] + half)
@@ -101,50 +153,63 @@ class _Pose3DPanel:
         inset.set_yticks([])
         for spine in inset.spines.values():
             spine.set_color("0.7")
-        inset.plot(self.path[:, 0], self.path[:, 1], color="0.75", lw=1)
-        self.trail = inset.plot([], [], color="0.3", lw=1.2)[0]
-        self.dot = inset.plot([], [], "o", color="k", ms=max(3, size / 160))[0]
-        inset.set_title(f"top view, path {2 * half:.1f} m across", fontsize=font * 0.85, color="0.35", pad=2)
+        self.paths, self.trails, self.dots = [], [], []
+        for k, pp in enumerate(people):
+            path = pp.poses[:, 0, :2]
+            colour = pp.colour or "0.3"
+            inset.plot(path[:, 0], path[:, 1], color=_shade(colour, 0.6) if pp.colour else "0.75", lw=1)
+            self.paths.append(path)
+            self.trails.append(inset.plot([], [], color=colour, lw=1.2)[0])
+            self.dots.append(inset.plot([], [], "o", color=pp.colour or "k", ms=max(3, size / 160))[0])
+        inset.set_title(f"top view, {2 * half:.1f} m across", fontsize=font * 0.85, color="0.35", pad=2)
 
-    def draw(self, pose: np.ndarray, azim: float, label: str = "", filled=None, t: int | None = None) -> np.ndarray:
-        """Draw ``pose`` (J, 3) world metres; bones touching a joint ``filled`` (J,) marks are
-        grey and dashed; ``t`` is the frame's row, for the path inset."""
+    def draw(self, t: int, azim: float, label: str = "") -> np.ndarray:
+        """Draw every person's pose of row ``t``; bones touching a filled joint are grey and dashed."""
         ax, z0 = self.ax, self.floor
-        root = pose[0]
-        has_pose = np.isfinite(root).all()
-        if has_pose:
-            self.centre = root[:2].copy()
+        roots = np.array([pp.poses[t, 0] for pp in self.people])
+        here = np.isfinite(roots).all(-1)
+        if here.any():
+            self.centre = roots[here, :2].mean(0)
         cx, cy = getattr(self, "centre", np.zeros(2))
-        ax.set_xlim(cx - VIEW_HALF, cx + VIEW_HALF)
-        ax.set_ylim(cy - VIEW_HALF, cy + VIEW_HALF)
-        ax.set_zlim(z0, z0 + 2 * VIEW_HALF)
+        half = self.half
+        ax.set_xlim(cx - half, cx + half)
+        ax.set_ylim(cy - half, cy + half)
+        ax.set_zlim(z0, z0 + 2 * half)
         # the floor grid: lines at fixed floor coordinates, clipped to the box
-        xs = np.arange(np.ceil((cx - VIEW_HALF) / GRID_STEP), np.floor((cx + VIEW_HALF) / GRID_STEP) + 1) * GRID_STEP
-        ys = np.arange(np.ceil((cy - VIEW_HALF) / GRID_STEP), np.floor((cy + VIEW_HALF) / GRID_STEP) + 1) * GRID_STEP
-        segs = [([x, x], [cy - VIEW_HALF, cy + VIEW_HALF]) for x in xs] + \
-               [([cx - VIEW_HALF, cx + VIEW_HALF], [y, y]) for y in ys]
+        xs = np.arange(np.ceil((cx - half) / GRID_STEP), np.floor((cx + half) / GRID_STEP) + 1) * GRID_STEP
+        ys = np.arange(np.ceil((cy - half) / GRID_STEP), np.floor((cy + half) / GRID_STEP) + 1) * GRID_STEP
+        segs = [([x, x], [cy - half, cy + half]) for x in xs] + [([cx - half, cx + half], [y, y]) for y in ys]
         for k, line in enumerate(self.grid):
             if k < len(segs):
                 line.set_data_3d(segs[k][0], segs[k][1], [z0, z0])
             else:
                 line.set_data_3d([], [], [])
-        flags = np.zeros(len(pose), bool) if filled is None else np.asarray(filled, bool)
-        for (j, p), colour, line, shadow in zip(self.bones, self.colours, self.lines, self.shadow):
-            seg = pose[[j, p]]
-            if np.isfinite(seg).all():
-                guessed = bool(flags[j] or flags[p])
-                line.set_data_3d(seg[:, 0], seg[:, 1], seg[:, 2])
-                line.set_color(FILLED_GREY if guessed else colour)
-                line.set_linestyle("--" if guessed else "-")
-                line.set_linewidth(self.width * (0.75 if guessed else 1.0))
-                shadow.set_data_3d(seg[:, 0], seg[:, 1], np.full(2, z0))
+        for pp, cols, lines, shadows, text, path, trail, dot in zip(
+                self.people, self.colours, self.lines, self.shadow, self.labels, self.paths, self.trails, self.dots):
+            pose = pp.poses[t]
+            flags = np.zeros(len(pose), bool) if pp.filled is None else pp.filled[t]
+            for (j, p), colour, line, shadow in zip(self.bones, cols, lines, shadows):
+                seg = pose[[j, p]]
+                if np.isfinite(seg).all():
+                    guessed = bool(flags[j] or flags[p])
+                    line.set_data_3d(seg[:, 0], seg[:, 1], seg[:, 2])
+                    line.set_color(FILLED_GREY if guessed else colour)
+                    line.set_linestyle("--" if guessed else "-")
+                    line.set_linewidth(self.width * (0.75 if guessed else 1.0))
+                    shadow.set_data_3d(seg[:, 0], seg[:, 1], np.full(2, z0))
+                else:
+                    line.set_data_3d([], [], [])
+                    shadow.set_data_3d([], [], [])
+            top = pose[np.isfinite(pose).all(-1)]
+            if len(self.people) > 1 and len(top):
+                x, y, z = top[:, 0].mean(), top[:, 1].mean(), top[:, 2].max() + 0.15
+                text.set_position_3d((x, y, z))
+                text.set_text(pp.label)
             else:
-                line.set_data_3d([], [], [])
-                shadow.set_data_3d([], [], [])
-        if t is not None:
-            self.trail.set_data(self.path[:t + 1, 0], self.path[:t + 1, 1])
-            here = self.path[t] if has_pose else np.full(2, np.nan)
-            self.dot.set_data([here[0]], [here[1]])
+                text.set_text("")
+            trail.set_data(path[:t + 1, 0], path[:t + 1, 1])
+            at = path[t] if np.isfinite(pose[0]).all() else np.full(2, np.nan)
+            dot.set_data([at[0]], [at[1]])
         ax.view_init(elev=self.elev, azim=azim)
         self.title.set_text(label)
         self.canvas.draw()
@@ -165,10 +230,11 @@ def _fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def _draw_2d(image, keypoints: np.ndarray, skeleton: Skeleton, scale: float, colours, filled=None,
-             label: str = "") -> np.ndarray:
-    """Draw the 2D skeleton (pixels of the source frame, × ``scale``) on a PIL image: detected
-    joints as white dots, bones in the side's colour; joints ``filled`` (J,) marks (invented
-    over a gap) as hollow grey rings, their bones grey and thin; ``label`` in the top-left corner."""
+             tag: str = "", tag_colour=(255, 255, 255)):
+    """Draw one 2D skeleton (pixels of the source frame, × ``scale``) on a PIL image: detected
+    joints as white dots, bones in ``colours`` (one per joint); joints ``filled`` (J,) marks
+    (invented over a gap) as hollow grey rings, their bones grey and thin; ``tag`` (e.g. the
+    person's id) above the head."""
     from PIL import ImageDraw
 
     draw = ImageDraw.Draw(image)
@@ -187,13 +253,25 @@ def _draw_2d(image, keypoints: np.ndarray, skeleton: Skeleton, scale: float, col
             draw.ellipse([x - r, y - r, x + r, y + r], outline=(160, 160, 160), width=max(1, width // 2))
         else:
             draw.ellipse([x - r, y - r, x + r, y + r], fill=(255, 255, 255), outline=(40, 40, 40))
-    if label:
-        size = max(12, image.height // 30)
-        font = _font(size)
-        box = draw.textbbox((size // 2, size // 2), label, font=font)
-        draw.rectangle([box[0] - 4, box[1] - 3, box[2] + 4, box[3] + 3], fill=(0, 0, 0))
-        draw.text((size // 2, size // 2), label, fill=(255, 220, 90), font=font)
-    return np.asarray(image)
+    pts = kp[np.isfinite(kp).all(-1)]
+    if tag and len(pts):
+        font = _font(max(12, image.height // 36))
+        x, y = pts[:, 0].mean(), pts[:, 1].min() - 6
+        box = draw.textbbox((x, y), tag, font=font, anchor="mb")
+        draw.rectangle([box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2], fill=tag_colour)
+        draw.text((x, y), tag, fill=(0, 0, 0), font=font, anchor="mb")
+
+
+def _draw_note(image, label: str) -> None:
+    """``label`` in the top-left corner of a PIL image, yellow on black."""
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(image)
+    size = max(12, image.height // 30)
+    font = _font(size)
+    box = draw.textbbox((size // 2, size // 2), label, font=font)
+    draw.rectangle([box[0] - 4, box[1] - 3, box[2] + 4, box[3] + 3], fill=(0, 0, 0))
+    draw.text((size // 2, size // 2), label, fill=(255, 220, 90), font=font)
 
 
 def _font(size: int):
@@ -210,25 +288,37 @@ def _font(size: int):
 
 def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: np.ndarray,
                  fps: float | None = None, overwrite: bool = False, gif_path=None, progress: bool = True,
-                 *, height: int = 720, image_size: tuple[int, int] | None = None,
-                 degrees_per_second: float = 10.0, elev: float = 15.0, gif_width: int = 480,
-                 gif_fps: float = 12.0, frames=None, filled=None, filled_2d=None) -> int:
-    """Render an mp4 (and optionally a GIF) of the 2D input and the 3D result; returns the frame count.
+                 *, filled=None, filled_2d=None, **options) -> int:
+    """Render an mp4 (and optionally a GIF) of one person's 2D input and 3D result; returns the
+    frame count. ``keypoints_2d`` (T, J, 2) pixels in ``layout``, ``poses_3d`` (T, 17, 3) world
+    metres; the rest as :func:`render_people`, which this calls with one person."""
+    person = PersonDrawing(np.asarray(keypoints_2d, dtype=np.float64), np.asarray(poses_3d, dtype=np.float64),
+                           filled_2d, filled)
+    return render_people(path, video_path, [person], layout, fps, overwrite, gif_path, progress, **options)
+
+
+def render_people(path, video_path, people: list[PersonDrawing], layout, fps: float | None = None,
+                  overwrite: bool = False, gif_path=None, progress: bool = True, *, height: int = 720,
+                  image_size: tuple[int, int] | None = None, degrees_per_second: float = 10.0, elev: float = 15.0,
+                  gif_width: int = 480, gif_fps: float = 12.0, frames=None) -> int:
+    """Render an mp4 (and optionally a GIF) of the 2D input and the 3D result of one or several
+    people (:class:`PersonDrawing`, all with the same number of rows); returns the frame count.
 
     ``video_path``: the input video, or None for a blank canvas of ``image_size`` (width,
-    height; default: the extent of the keypoints). ``keypoints_2d`` (T, J, 2) pixels of that
-    video in skeleton ``layout`` (name or :class:`~poselift.skeleton.Skeleton`), NaN where
-    missing; ``poses_3d`` (T, 17, 3) metres, Human3.6M-17, world frame with Z up and the
-    floor at z = 0, NaN where left out (nothing is drawn there and the frame says so). Left
-    limbs are red, right limbs blue; positions ``filled_2d`` (T, J) / ``filled`` (T, 17) marks
-    as invented over a gap are grey (dashed in 3D) and a frame without any detection is
-    labelled "filled". The 3D view follows the pelvis at a fixed metre scale, turns by
-    ``degrees_per_second`` about the vertical, and shows the whole pelvis path from above.
+    height; default: the extent of the keypoints). Keypoints are pixels of that video in
+    skeleton ``layout`` (name or :class:`~poselift.skeleton.Skeleton`), NaN where missing;
+    poses are Human3.6M-17 world metres (Z up, the floor at z = 0), NaN where left out
+    (nothing is drawn there; a frame without anyone says so). A lone person without a colour
+    has red left and blue right limbs; several people each have their colour (lighter on the
+    left, darker on the right) and their label beside them in both panels. Positions marked
+    filled are grey (dashed in 3D); a frame without any detection is labelled "filled". The 3D
+    view follows the pelvis (the mean pelvis of those present) at a fixed metre scale, turns by
+    ``degrees_per_second`` about the vertical, and shows the pelvis paths from above.
     ``frames`` (T,): the video frame of each row (consecutive; default 0, 1, ...: a trimmed
     reconstruction starts later in the video).
 
-    ``fps`` defaults to the video's (or 30). Output frames are ``height`` pixels high (the
-    2D panel keeps the video's aspect, the 3D panel is square). ``gif_path`` also writes an
+    ``fps`` defaults to the video's (or 30). Output frames are ``height`` pixels high (the 2D
+    panel keeps the video's aspect, the 3D panel is square). ``gif_path`` also writes an
     animated GIF, ``gif_width`` wide at about ``gif_fps``. Files are written atomically;
     ``overwrite=False`` refuses existing ones (before any rendering).
     """
@@ -237,22 +327,28 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
     from ..video import GifWriter, VideoWriter, iter_frames, probe
 
     skeleton = _skeleton(layout)
-    kp2 = np.asarray(keypoints_2d, dtype=np.float64)
-    poses = np.asarray(poses_3d, dtype=np.float64)
-    if poses.ndim != 3 or poses.shape[1:] != (H36M17.num_joints, 3):
-        raise ValueError(f"poses_3d must be (frames, 17, 3), got {poses.shape}")
-    if kp2.ndim != 3 or kp2.shape[2] != 2 or kp2.shape[1] != skeleton.num_joints:
-        raise ValueError(f"keypoints_2d must be (frames, {skeleton.num_joints}, 2) for layout "
-                         f"{skeleton.name}, got {kp2.shape}")
-    if len(kp2) != len(poses):
-        raise ValueError(f"keypoints_2d has {len(kp2)} frames but poses_3d has {len(poses)}")
-    count = len(poses)
+    if not people:
+        raise PoseliftError("nothing to render (no people)", path)
+    count = len(people[0].poses)
+    for pp in people:
+        pp.keypoints = np.asarray(pp.keypoints, dtype=np.float64)
+        pp.poses = np.asarray(pp.poses, dtype=np.float64)
+        if pp.poses.ndim != 3 or pp.poses.shape[1:] != (H36M17.num_joints, 3):
+            raise ValueError(f"poses_3d must be (frames, 17, 3), got {pp.poses.shape}")
+        kp2 = pp.keypoints
+        if kp2.ndim != 3 or kp2.shape[2] != 2 or kp2.shape[1] != skeleton.num_joints:
+            raise ValueError(f"keypoints_2d must be (frames, {skeleton.num_joints}, 2) for layout "
+                             f"{skeleton.name}, got {kp2.shape}")
+        if len(kp2) != len(pp.poses):
+            raise ValueError(f"keypoints_2d has {len(kp2)} frames but poses_3d has {len(pp.poses)}")
+        if len(pp.poses) != count:
+            raise ValueError("every person needs the same number of rows")
+        pp.filled = np.zeros(pp.poses.shape[:2], bool) if pp.filled is None else np.asarray(pp.filled, bool)
+        pp.filled_2d = np.zeros(kp2.shape[:2], bool) if pp.filled_2d is None else np.asarray(pp.filled_2d, bool)
+        if pp.filled.shape != pp.poses.shape[:2] or pp.filled_2d.shape != kp2.shape[:2]:
+            raise ValueError("filled must be (frames, 17) and filled_2d (frames, joints of the layout)")
     if count == 0:
         raise PoseliftError("nothing to render (no frames)", path)
-    flags3 = np.zeros(poses.shape[:2], bool) if filled is None else np.asarray(filled, bool)
-    flags2 = np.zeros(kp2.shape[:2], bool) if filled_2d is None else np.asarray(filled_2d, bool)
-    if flags3.shape != poses.shape[:2] or flags2.shape != kp2.shape[:2]:
-        raise ValueError("filled must be (frames, 17) and filled_2d (frames, joints of the layout)")
     rows = np.arange(count) if frames is None else np.asarray(frames, dtype=np.int64)
     if rows.shape != (count,) or (count > 1 and not (np.diff(rows) == 1).all()) or rows[0] < 0:
         raise ValueError("frames must be consecutive video frame numbers, one per row")
@@ -279,7 +375,8 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
         if image_size is not None:
             src_w, src_h = (int(v) for v in image_size)
         else:
-            finite = kp2[np.isfinite(kp2).all(-1)]
+            allkp = np.concatenate([pp.keypoints for pp in people])
+            finite = allkp[np.isfinite(allkp).all(-1)]
             extent = finite.max(0) * 1.05 if len(finite) else np.array([640.0, 480.0])
             src_w, src_h = max(int(extent[0]), 64), max(int(extent[1]), 64)
         source = None
@@ -291,8 +388,9 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
 
     from PIL import Image
 
-    colours = [_rgb(_limb_colour(skeleton, j)) for j in range(skeleton.num_joints)]
-    panel = _Pose3DPanel(poses, H36M17, height, elev=elev)  # the 3D is Human3.6M-17 whatever the 2D layout
+    colours = [[_rgb(_bone_colour(skeleton, j, pp.colour)) for j in range(skeleton.num_joints)] for pp in people]
+    tags = [(pp.label, _rgb(_shade(pp.colour, 0.3)) if pp.colour else (255, 255, 255)) for pp in people]
+    panel = _Pose3DPanel(people, H36M17, height, elev=elev)  # the 3D is Human3.6M-17 whatever the 2D layout
     gif_step = max(1, int(round(fps / gif_fps))) if gif_path is not None else 0
     gif_h = int(round(height * min(1.0, gif_width / out_w)))
     gif_w = int(round(out_w * gif_h / height))
@@ -310,15 +408,23 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
                     left = Image.fromarray(frame).resize((left_w, height), Image.BILINEAR)
                 else:
                     left = blank.copy()
-                present = np.isfinite(poses[t]).any()
-                whole = present and flags2[t].all()
-                note = "filled: nobody detected" if whole else "" if present else "no 3D: nobody seen"
-                left = _draw_2d(left, kp2[t], skeleton, (left_w / src_w, scale), colours, flags2[t], note)
+                present = [np.isfinite(pp.poses[t]).any() for pp in people]
+                whole = [ok and pp.filled_2d[t].all() for ok, pp in zip(present, people)]
+                for pp, cols, (tag, tag_colour), ok in zip(people, colours, tags, present):
+                    _draw_2d(left, pp.keypoints[t], skeleton, (left_w / src_w, scale), cols, pp.filled_2d[t],
+                             tag if ok else "", tag_colour)
+                if not any(present):
+                    _draw_note(left, "no 3D: nobody seen")
+                elif len(people) == 1 and whole[0]:
+                    _draw_note(left, "filled: nobody detected")
                 azim = -60.0 + degrees_per_second * t / fps
                 seconds = (first + t) / fps
-                title = f"3D   {seconds:.2f} s   frame {first + t}" + ("   (filled)" if whole else "")
-                right = panel.draw(poses[t], azim, title, flags3[t], t)
-                image = np.concatenate([left, right], axis=1)
+                title = f"3D   {seconds:.2f} s   frame {first + t}"
+                if len(people) == 1 and whole[0]:
+                    title += "   (filled)"
+                elif len(people) > 1:
+                    title += f"   {sum(present)} of {len(people)} people"
+                image = np.concatenate([np.asarray(left), panel.draw(t, azim, title)], axis=1)
                 mp4.write(image)
                 if gif is not None and t % gif_step == 0:
                     gif.write(np.asarray(Image.fromarray(image).resize((gif_w, gif_h), Image.BILINEAR)))
