@@ -1,6 +1,7 @@
 import json
 import re
 
+import numpy as np
 import pytest
 from conftest import rigid_motion
 
@@ -61,3 +62,16 @@ def test_refusals(tmp_path):
         write_html(path, motion)
     with pytest.raises(PoseliftError, match="shape"):
         write_html(tmp_path / "w.html", motion[:, :3])
+
+
+def test_several_people_in_one_viewer(tmp_path):
+    a = rigid_motion(30, "line", seed=0)
+    b = rigid_motion(30, "circle", seed=1)
+    b[..., 0] += 2.0
+    b[20:] = np.nan  # the second person leaves
+    html = write_html(tmp_path / "two.html", None, fps=30, people=[("id 0", a, None, "tab:orange"),
+                                                                  ("id 1", b, None, "tab:green")]).read_text()
+    assert "2 people" in html and '"id 0"' in html and '"id 1"' in html
+    assert "#ff7f0e" in html and "#2ca02c" in html  # each person in their colour
+    with pytest.raises(PoseliftError, match="same number of frames"):
+        write_html(tmp_path / "x.html", None, people=[("a", a, None, "red"), ("b", b[:10], None, "blue")])

@@ -104,3 +104,28 @@ def test_3d_panel_draws_human36m_bones_for_coco_keypoints(tmp_path, motion):
     blue = np.array(_rgb(_limb_colour(H36M17, 1)))
     n_red, n_blue = ((np.abs(panel - c).sum(-1) < 60).sum() for c in (red, blue))
     assert n_red > 30 and n_blue > 30
+
+
+def test_several_people_each_in_their_colour_in_both_panels(tmp_path, motion):
+    from poselift.render.video import PERSON_COLOURS, PersonDrawing, _bone_colour, _rgb, render_people
+
+    other = motion[:FRAMES].copy()
+    other[..., 0] += 1.5
+    other[6:] = np.nan  # the second person leaves after frame 5
+    kb = keypoints() + np.array([50.0, 0.0], np.float32)
+    kb[6:] = np.nan
+    people = [PersonDrawing(keypoints(), motion[:FRAMES], label="id 0", colour=PERSON_COLOURS[0]),
+              PersonDrawing(kb, other, label="id 1", colour=PERSON_COLOURS[1])]
+    out = tmp_path / "two.mp4"
+    assert render_people(out, None, people, COCO17, 25, progress=False, image_size=(VW, VH), height=360) == FRAMES
+    frames = list(iter_frames(out))
+    width_2d = frames[0].shape[1] - 360
+
+    def count(panel, colour):  # pixels near the person's right-limb shade (darker than the colour)
+        shade = np.array(_rgb(_bone_colour(COCO17, COCO17.joints_right[0], colour)))
+        return int((np.abs(panel.astype(int) - shade).sum(-1) < 40).sum())
+
+    for t, both in ((2, True), (8, False)):
+        left, right = frames[t][:, :width_2d], frames[t][:, width_2d:]
+        assert count(left, PERSON_COLOURS[0]) > 5 and count(right, PERSON_COLOURS[0]) > 5
+        assert (count(left, PERSON_COLOURS[1]) > 5) == both and (count(right, PERSON_COLOURS[1]) > 5) == both

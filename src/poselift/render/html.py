@@ -36,8 +36,15 @@ def _polyline(pose: np.ndarray, bones: list[tuple[int, int]]) -> tuple[list, lis
     return xs, ys, zs
 
 
+def _hex(colour) -> str:
+    from matplotlib.colors import to_hex
+
+    return to_hex(colour)
+
+
 def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, title: str = "poselift",
-               overwrite: bool = False, max_frames: int = MAX_FRAMES, frames=None, filled=None) -> Path:
+               overwrite: bool = False, max_frames: int = MAX_FRAMES, frames=None, filled=None,
+               people: list[tuple[str, np.ndarray, np.ndarray | None, str]] | None = None) -> Path:
     """Write an interactive 3D view of ``positions`` (T, J, 3), metres in a Z-up world frame.
 
     Bones are drawn as lines (left side red, right blue, centre grey) over a floor patch at z = 0
@@ -45,50 +52,79 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
     one frame per pose, or every k-th pose for sequences longer than ``max_frames`` (the title
     says so). NaN frames or joints (left out) are not drawn; bones touching a joint that
     ``filled`` (T, J) marks as invented are drawn grey and dashed, and the slider's label says
-    "filled" or "nobody". ``frames`` (T,): video frame numbers, for the time labels. The axes are fixed, equal in scale and cover the whole motion. The plotly.js library
-    is embedded in the file, so it needs no network.
+    "filled" or "nobody". ``frames`` (T,): video frame numbers, for the time labels.
+
+    Several people: ``people`` is a list of (label, positions (T, J, 3), filled (T, J) or None,
+    colour), all in the same world frame and with the same rows (``positions`` and ``filled``
+    are then ignored); each person is drawn in their colour with their label in the legend
+    and above their head. The axes are fixed, equal in scale and cover the whole motion. The
+    plotly.js library is embedded in the file, so it needs no network.
     """
     import plotly.graph_objects as go
     import plotly.io as pio
 
-    P = np.asarray(positions, dtype=np.float64)
-    if P.ndim != 3 or P.shape[1:] != (skeleton.num_joints, 3) or len(P) == 0:
-        raise PoseliftError(f"expected positions of shape (frames, {skeleton.num_joints}, 3), got {P.shape}")
-    if not np.isfinite(P).all(-1).any():
+    if people is None:
+        people = [("", positions, filled, None)]
+    if not people:
+        raise PoseliftError("nothing to draw (no people)")
+    tracks = []
+    for label, pos, flags, colour in people:
+        P = np.asarray(pos, dtype=np.float64)
+        if P.ndim != 3 or P.shape[1:] != (skeleton.num_joints, 3) or len(P) == 0:
+            raise PoseliftError(f"expected positions of shape (frames, {skeleton.num_joints}, 3), got {P.shape}")
+        if np.isinf(P).any():
+            raise PoseliftError("positions contain infinite values")
+        F = np.zeros(P.shape[:2], bool) if flags is None else np.asarray(flags, dtype=bool)
+        if F.shape != P.shape[:2]:
+            raise PoseliftError(f"filled must be (frames, joints) = {P.shape[:2]}, got {F.shape}")
+        tracks.append((label, np.round(P, 4), F, colour))
+    T = len(tracks[0][1])
+    if any(len(P) != T for _, P, _, _ in tracks):
+        raise PoseliftError("every person needs the same number of frames")
+    if not any(np.isfinite(P).all(-1).any() for _, P, _, _ in tracks):
         raise PoseliftError("positions hold no finite joint: nothing to draw")
-    if np.isinf(P).any():
-        raise PoseliftError("positions contain infinite values")
     if not fps > 0:
         raise PoseliftError(f"fps must be positive, got {fps}")
-    P = np.round(P, 4)
-    T = len(P)
     step = max(1, math.ceil(T / max_frames))
     shown = np.arange(0, T, step)
     groups = _bone_lines(skeleton)
-    colours = dict(_SIDES)
-
-    F = np.zeros(P.shape[:2], bool) if filled is None else np.asarray(filled, dtype=bool)
-    if F.shape != P.shape[:2]:
-        raise PoseliftError(f"filled must be (frames, joints) = {P.shape[:2]}, got {F.shape}")
+    side_colours = dict(_SIDES)
     frame_no = np.arange(T) if frames is None else np.asarray(frames)
+    several = len(tracks) > 1
 
     def pose_traces(t: int) -> list:
         traces = []
-        guessed = [(a, b) for bones in groups.values() for a, b in bones if F[t, a] or F[t, b]]
-        for side, bones in groups.items():
-            x, y, z = _polyline(P[t], [bone for bone in bones if bone not in guessed])
-            traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name=side, showlegend=False,
-                                       line=dict(color=colours[side], width=6), hoverinfo="skip"))
-        x, y, z = _polyline(P[t], guessed)
-        traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name="filled", showlegend=False,
-                                   line=dict(color="#aaaaaa", width=4, dash="dash"), hoverinfo="skip"))
-        ok = np.isfinite(P[t]).all(-1)
-        traces.append(go.Scatter3d(x=P[t, ok, 0], y=P[t, ok, 1], z=P[t, ok, 2], mode="markers", name="joints",
-                                   showlegend=False, marker=dict(size=3, color="#222222"),
-                                   text=[n for n, k in zip(skeleton.joint_names, ok) if k], hoverinfo="text"))
+        for label, P, F, colour in tracks:
+            guessed = [(a, b) for bones in groups.values() for a, b in bones if F[t, a] or F[t, b]]
+            if several:  # one trace per person in their colour
+                kept = [bone for bones in groups.values() for bone in bones if bone not in guessed]
+                x, y, z = _polyline(P[t], kept)
+                traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name=label, showlegend=False,
+                                           line=dict(color=_hex(colour), width=6), hoverinfo="skip"))
+            else:
+                for side, bones in groups.items():
+                    x, y, z = _polyline(P[t], [bone for bone in bones if bone not in guessed])
+                    traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name=side, showlegend=False,
+                                               line=dict(color=side_colours[side], width=6), hoverinfo="skip"))
+            x, y, z = _polyline(P[t], guessed)
+            traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name="filled", showlegend=False,
+                                       line=dict(color="#aaaaaa", width=4, dash="dash"), hoverinfo="skip"))
+            ok = np.isfinite(P[t]).all(-1)
+            names = [f"{label} {n}".strip() for n, k in zip(skeleton.joint_names, ok) if k]
+            traces.append(go.Scatter3d(x=P[t, ok, 0], y=P[t, ok, 1], z=P[t, ok, 2], mode="markers", name="joints",
+                                       showlegend=False, marker=dict(size=3, color="#222222"), text=names,
+                                       hoverinfo="text"))
+            if several:
+                top = P[t, ok]
+                head = [[float(top[:, 0].mean())], [float(top[:, 1].mean())], [float(top[:, 2].max() + 0.2)]] \
+                    if len(top) else [[], [], []]
+                traces.append(go.Scatter3d(x=head[0], y=head[1], z=head[2], mode="text", text=[label] * len(head[0]),
+                                           name="label", showlegend=False, hoverinfo="skip",
+                                           textfont=dict(color=_hex(colour), size=14)))
         return traces
 
-    finite = P[np.isfinite(P).all(-1)]
+    allpos = np.concatenate([P for _, P, _, _ in tracks])
+    finite = allpos[np.isfinite(allpos).all(-1)]
     lo = np.minimum(finite.min(0), [np.inf, np.inf, 0.0])
     hi = np.maximum(finite.max(0), [-np.inf, -np.inf, 0.0])
     centre, half = (lo + hi) / 2, (hi - lo).max() / 2 * 1.05 + 0.05
@@ -97,37 +133,46 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
     (x0, x1), (y0, y1) = ranges[0], ranges[1]
     floor = go.Mesh3d(x=[x0, x1, x1, x0], y=[y0, y0, y1, y1], z=[0, 0, 0, 0], i=[0, 0], j=[1, 2], k=[2, 3],
                       color="#bbbbbb", opacity=0.35, hoverinfo="skip", name="floor")
-    path_xy = np.where(np.isfinite(P[:, root, :2]), P[:, root, :2], None)
-    path_trace = go.Scatter3d(x=path_xy[:, 0], y=path_xy[:, 1], z=np.zeros(T), mode="lines", name="path",
-                              showlegend=False, line=dict(color="#999999", width=2), hoverinfo="skip")
-    n_animated = len(groups) + 2
+    statics = [floor]
+    for label, P, _, colour in tracks:
+        path_xy = np.where(np.isfinite(P[:, root, :2]), P[:, root, :2], None)
+        statics.append(go.Scatter3d(x=path_xy[:, 0], y=path_xy[:, 1], z=np.zeros(T), mode="lines",
+                                    name=label or "path", showlegend=several, hoverinfo="skip",
+                                    line=dict(color=_hex(colour) if several else "#999999", width=2 if not several
+                                              else 4)))
+    n_animated = len(pose_traces(int(shown[0])))
 
-    def label(t: int) -> str:
+    def present(t: int) -> bool:
+        return any(np.isfinite(P[t]).any() for _, P, _, _ in tracks)
+
+    def label_of(t: int) -> str:
         text = f"{frame_no[t] / fps:.2f}s"
-        if not np.isfinite(P[t]).any():
+        if not present(t):
             return text + " (nobody)"
-        return text + " (filled)" if F[t].all() else text
+        return text + " (filled)" if not several and tracks[0][2][t].all() else text
 
-    frames = [go.Frame(data=pose_traces(t), name=str(t), traces=list(range(n_animated))) for t in shown]
+    frames_ = [go.Frame(data=pose_traces(t), name=str(t), traces=list(range(n_animated))) for t in shown]
     play = dict(label="Play", method="animate",
                 args=[None, dict(frame=dict(duration=1000 * step / fps, redraw=True), fromcurrent=True,
                                  transition=dict(duration=0), mode="immediate")])
     pause = dict(label="Pause", method="animate",
                  args=[[None], dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
                                     mode="immediate")])
-    has_pose = [k for k, t in enumerate(shown) if np.isfinite(P[t]).any()]
+    has_pose = [k for k, t in enumerate(shown) if present(t)]
     start = has_pose[0] if has_pose else 0  # open on the first frame with a pose, not on an empty scene
     slider = dict(active=start, x=0.08, len=0.9, y=0, currentvalue=dict(prefix="time "), pad=dict(t=30),
-                  steps=[dict(label=label(t), method="animate",
+                  steps=[dict(label=label_of(t), method="animate",
                               args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                    transition=dict(duration=0))]) for t in shown])
-    heading = f"{title} — {T} frames at {fps:g} fps"
+    heading = f"{title} — {T} frames at {fps:g} fps" + (f", {len(tracks)} people" if several else "")
     if step > 1:
         heading += f" (animation subsampled to 1 frame in {step}: {len(shown)} of {T})"
+    legend = LEGEND if not several else ('each person in their colour (their paths: legend on the right)  '
+                                         '<span style="color:#aaaaaa">╌ filled (not detected)</span>')
     axis = dict(showbackground=False, zeroline=False)
     fig = go.Figure(
-        data=pose_traces(int(shown[start])) + [floor, path_trace],
-        frames=frames,
+        data=pose_traces(int(shown[start])) + statics,
+        frames=frames_,
         layout=go.Layout(
             title=dict(text=heading, x=0.5),
             scene=dict(xaxis=dict(title="X (m)", range=ranges[0], **axis),
@@ -137,7 +182,7 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
             updatemenus=[dict(type="buttons", direction="left", x=0.08, y=0, xanchor="right", yanchor="top",
                               pad=dict(t=30, r=10), showactive=False, buttons=[play, pause])],
             sliders=[slider], margin=dict(l=0, r=0, t=50, b=0), uirevision="keep",
-            annotations=[dict(text=LEGEND, x=0.01, y=0.99, xref="paper", yref="paper", showarrow=False,
+            annotations=[dict(text=legend, x=0.01, y=0.99, xref="paper", yref="paper", showarrow=False,
                               xanchor="left", yanchor="top", align="left", font=dict(size=13))],
         ),
     )
