@@ -220,6 +220,7 @@ def cmd_retrieve(a) -> int:
 
 
 def cmd_infer(a) -> int:
+    from .detect.base import parse_person
     from .infer import check_focal
 
     check_focal(a.focal, a.fov)  # before the (slow) detection
@@ -237,7 +238,23 @@ def cmd_infer(a) -> int:
         raise PoseliftError(f"--person-height is a standing height in metres (0.3-3), got {a.person_height:g}")
     from .infer import infer
 
-    out = infer(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person, layout=a.layout,
+    person = None if a.person is None else parse_person(a.person)  # before the (slow) detection
+    if a.people == "all":
+        if person is not None:
+            raise PoseliftError("--person picks one person; --people all lifts everyone: give one of them")
+        from .people import infer_people
+
+        out = infer_people(a.source, a.out, checkpoint=a.checkpoint, width=a.width, height=a.height, fps=a.fps,
+                           focal=a.focal, fov=a.fov, overwrite=a.overwrite, video=not a.no_video, gif=a.gif,
+                           progress=not a.quiet, min_score=a.min_score, trajectory=a.trajectory,
+                           rigid=not a.free_bones, fuse=not a.lift_only, max_gap=a.max_gap, trim=a.trim,
+                           smooth=a.smooth, pin_feet=a.pin_feet)
+        report = out.pop("report")
+        for k, v in out.items():
+            print(f"{k}: {v}")
+        print(f"keypoints: {report}", file=sys.stderr)
+        return 0
+    out = infer(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=person, layout=a.layout,
                 width=a.width, height=a.height, fps=a.fps, focal=a.focal, fov=a.fov, overwrite=a.overwrite,
                 video=not a.no_video, gif=a.gif, progress=not a.quiet, min_score=a.min_score,
                 trajectory=a.trajectory, rigid=not a.free_bones, person_height=a.person_height,
@@ -250,6 +267,7 @@ def cmd_infer(a) -> int:
 
 
 def _infer_realtime(a) -> int:
+    from .detect.base import parse_person
     from .realtime import run_realtime
 
     if a.out is None and not a.jsonl:
@@ -265,7 +283,10 @@ def _infer_realtime(a) -> int:
                                 "(--smooth one-euro does)")
     if a.max_gap is not None and a.max_gap < 0:
         raise PoseliftError(f"--max-gap is a number of frames, 0 or more, got {a.max_gap}")
-    rec, timing = run_realtime(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=a.person,
+    if a.people == "all":
+        raise PoseliftError("--people all is not available with --realtime yet: run it on a recording")
+    person = 0 if a.person is None else parse_person(a.person)
+    rec, timing = run_realtime(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=person,
                                layout=a.layout, width=a.width, height=a.height, fps=a.fps, focal=a.focal, fov=a.fov,
                                trajectory=a.trajectory, min_score=a.min_score, max_gap=a.max_gap, jsonl=a.jsonl,
                                overwrite=a.overwrite, progress=not a.quiet,
@@ -474,7 +495,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output folder (required unless --realtime --jsonl)")
     s.add_argument("--checkpoint", default="default", help="pose model (default: the bundled one for the input)")
     s.add_argument("--allow-pickle", action="store_true", help="read legacy pickled files (trusted files only)")
-    s.add_argument("--person", type=int, default=0, help="k-th most visible person (default 0)")
+    s.add_argument("--person", metavar="ID|X,Y,W,H",
+                   help="whom to lift in a video: a tracked person's id (ids as --people all prints them: 0 is "
+                        "the first person seen), or a box in pixels: the person overlapping it, from the first "
+                        "frame anyone does (someone entering later: a box where they appear). Default: the most "
+                        "visible person at the start, followed by the single-person tracker. Keypoint files: "
+                        "the k-th most visible person")
+    s.add_argument("--people", choices=["one", "all"], default="one",
+                   help="all: every person in the video, each tracked with an id, lifted, exported "
+                        "(<name>_id<k>.*) and drawn in the render and viewer (default one)")
     s.add_argument("--layout", choices=["coco17", "h36m17"], help="joint layout of a keypoint file (default coco17)")
     s.add_argument("--width", type=int, help="image width in pixels, when the keypoint file lacks it")
     s.add_argument("--height", type=int, help="image height in pixels, when the keypoint file lacks it")

@@ -198,6 +198,7 @@ class Reconstruction:
     world_origin: np.ndarray | None = None
     focal: float | None = None  # pixels
     focal_source: str = ""
+    person_id: int | None = None  # the tracker's identity when several people were tracked
 
     @property
     def summary(self) -> str:
@@ -214,6 +215,8 @@ class Reconstruction:
                 self.height], "root": self.trajectory, "report": self.report}
         if self.focal:
             info.update(focal_px=round(float(self.focal), 2), focal_source=self.focal_source)
+        if self.person_id is not None:
+            info["person_id"] = int(self.person_id)
         return Motion(self.positions_cam, self.fps, keypoints_2d=self.keypoints, scores=self.scores,
                       layout_2d=get_skeleton(self.layout), filled=self.filled, filled_2d=self.filled_2d,
                       frames=self.frames, world_rotation=self.world_rotation, world_origin=self.world_origin,
@@ -398,9 +401,10 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
         first, last = plan.segments[0][0], plan.segments[-1][1]
         rows = slice(first, last)
         notes.append(f"trimmed to frames {first}-{last - 1}")
-    return Reconstruction(positions[rows], keypoints[rows], scores[rows], layout, int(w), int(h), rate, how, "; ".join(notes), str(lifter.path),
+    return Reconstruction(positions[rows], keypoints[rows], scores[rows], layout, int(w), int(h), rate, how,
+                          "; ".join(notes), str(lifter.path),
                           filled=filled[rows], filled_2d=filled_2d[rows], frames=frames[rows], world_rotation=R,
-                          world_origin=origin, focal=f_px, focal_source=f_from)
+                          world_origin=origin, focal=f_px, focal_source=f_from, person_id=seq.person_id)
 
 
 def _feet(positions: np.ndarray, R: np.ndarray, origin: np.ndarray, fps: float, pin: bool) -> tuple[np.ndarray, str]:
@@ -424,22 +428,38 @@ def _feet(positions: np.ndarray, R: np.ndarray, origin: np.ndarray, fps: float, 
                               f"while a foot is on the floor ({100 * share:.0f}% of frames)")
 
 
-def load_input(source, *, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
+def load_input(source, *, allow_pickle: bool = False, person=None, layout: str | None = None,
                progress: bool = True, detector: str = "mediapipe"):
-    """A video (through the 2D detector) or a keypoint file → KeypointSequence."""
+    """A video (through the 2D detector) or a keypoint file → KeypointSequence.
+
+    Videos: without ``person`` the single-person BlazePose tracker follows the most visible
+    person at the start (the fast path); with ``person`` (an id, or a box x, y, w, h) everyone
+    is detected and tracked (:func:`~poselift.detect.base.detect_people`) and that person is
+    returned (:func:`~poselift.detect.base.choose_person`). Keypoint files: ``person`` k picks
+    the k-th most visible person (default 0)."""
     source = Path(source)
     if not source.exists():
         raise PoseliftError("file not found", source)
     if _is_video(source):
-        from .detect.base import detect_video, get_detector
+        from .detect.base import MULTI_DETECTOR, choose_person, detect_people, detect_video, get_detector
 
-        det = get_detector(detector)
+        if person is None:
+            det = get_detector(detector)
+            try:
+                return detect_video(source, det, person=0, progress=progress)
+            finally:
+                det.close()
+        det = get_detector(MULTI_DETECTOR if detector == "mediapipe" else detector)
         try:
-            return detect_video(source, det, person=person, progress=progress)
+            people = detect_people(source, det, progress=progress)
         finally:
             det.close()
+        return choose_person(people, person, source)
     from .detect.importers import load_keypoints
 
+    if person is not None and not isinstance(person, (int, np.integer)):
+        raise PoseliftError("a person box selects someone in a video; in a keypoint file give the person's rank "
+                            "(0 = the most visible)", source)
     return load_keypoints(source, allow_pickle=allow_pickle, person=person or None, layout=layout)
 
 
@@ -491,7 +511,7 @@ def _run(source: Path, out_dir, load: dict, recon: dict, *, video: bool, gif: bo
     return rec
 
 
-def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, person: int = 0, layout: str | None = None,
+def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, person=None, layout: str | None = None,
           width: int | None = None, height: int | None = None, fps: float | None = None, focal: float | None = None,
           fov: float | None = None, overwrite: bool = False, video: bool = True, gif: bool = False,
           progress: bool = True, min_score: float = 0.3, trajectory: str = "auto", rigid: bool = True,
@@ -512,7 +532,7 @@ def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, perso
     return dict(rec.outputs, report=rec.summary)
 
 
-def infer_video(path, out_dir=None, *, person: int = 0, focal: float | None = None, fov: float | None = None,
+def infer_video(path, out_dir=None, *, person=None, focal: float | None = None, fov: float | None = None,
                 checkpoint=None, trajectory: str = "auto", overwrite: bool = False, render: bool = True,
                 gif: bool = False, progress: bool = True, rigid: bool = True, person_height: float | None = None,
                 fuse: bool = True, max_gap: int | None = None, trim: bool = False, smooth: str = "none",

@@ -31,7 +31,7 @@ from .track import Detection, Track, box_iou, build_tracks, keypoint_box
 
 __all__ = [
     "Detection", "Detector", "PersonTracker", "PersonChoice", "available_detectors", "detect_video",
-    "get_detector", "register_detector", "parse_person",
+    "get_detector", "register_detector", "parse_person", "detect_people", "choose_person",
 ]
 
 PersonChoice = Union[int, tuple[float, float, float, float]]
@@ -101,6 +101,15 @@ def _mediapipe_factory(**options) -> Detector:
 
 
 register_detector("mediapipe", _mediapipe_factory, aliases=("blazepose", "mediapipe-pose"))
+
+
+def _blazepose_multi_factory(**options) -> Detector:
+    from .blazepose_multi import BlazePoseMulti
+
+    return BlazePoseMulti(**options)
+
+
+register_detector("blazepose-multi", _blazepose_multi_factory, aliases=("mediapipe-multi",))
 
 
 def available_detectors() -> list[str]:
@@ -242,6 +251,98 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
     return KeypointSequence(track.keypoints, track.scores, layout=layout, width=info.width, height=info.height,
                             fps=info.fps, source=str(path), notes=notes,
                             world=np.stack(world) if has_world else None)
+
+
+MULTI_DETECTOR = "blazepose-multi"  # the back-end that finds everyone in a frame
+
+
+def detect_people(path, detector: Detector, progress: bool = True, max_frames: int | None = None,
+                  min_frames: int | None = None) -> list[KeypointSequence]:
+    """Everyone in the video ``path``: ``detector`` (one that returns every person in a frame)
+    on each frame, the detections linked into identities by
+    :func:`~poselift.detect.multitrack.track_people` (pose, motion and clothing colour: ids
+    survive crossings, occlusions and leaving and coming back). Returns one
+    :class:`KeypointSequence` per identity, ``person_id`` set, ids in order of first
+    appearance (0 = the first person the tracker confirmed), each with the detector's own 3D
+    where it gives one (``world_landmarks_all``, a list aligned with its detections). People
+    seen in fewer than ``min_frames`` frames (default: a third of a second) are left out."""
+    from tqdm.auto import tqdm
+
+    from ..video import iter_frames, probe
+    from .multitrack import appearance, track_people
+
+    path = Path(path)
+    info = probe(path)
+    layout = getattr(detector, "layout", "coco17")
+    num_joints = get_skeleton(layout).num_joints
+    total = info.frames if max_frames is None else min(info.frames, max_frames)
+    frames: list[list[Detection]] = []
+    looks: list[list[np.ndarray]] = []
+    worlds: list[list[np.ndarray | None]] = []
+    try:
+        with tqdm(total=total, unit="frame", desc=f"2D {detector.name}, everyone", disable=not progress,
+                  leave=False) as bar:
+            for frame in iter_frames(path, max_frames=max_frames):
+                raw = detector.detect(frame)
+                world_all = list(getattr(detector, "world_landmarks_all", None) or [None] * len(raw))
+                dets, world = [], []
+                for (kp, sc), w in zip(raw, world_all):
+                    kp = np.asarray(kp, dtype=np.float32).reshape(num_joints, 2)
+                    sc = np.asarray(sc, dtype=np.float32).reshape(num_joints)
+                    if np.isfinite(kp).all(-1).any():
+                        dets.append((kp, sc))
+                        world.append(w)
+                frames.append(dets)
+                looks.append([appearance(frame, kp, layout) for kp, _ in dets])
+                worlds.append(world)
+                bar.update(1)
+    except PoseliftError as e:
+        if e.path is None:
+            raise PoseliftError(e.message, path) from None
+        raise
+    if not frames:
+        raise PoseliftError("video has no frames", path)
+    tracks = track_people(frames, info.fps, appearances=looks, layout=layout)
+    least = max(1, round(info.fps / 3)) if min_frames is None else min_frames
+    kept = [tr for tr in tracks if len(tr.frames) >= least]
+    if not kept:
+        raise PoseliftError(f"no person found by {detector.name} in any of the {len(frames)} frames", path)
+    out = []
+    for tr in kept:
+        world = np.full((len(frames), num_joints, 3), np.nan, np.float32)
+        for t, i in tr.detection_index.items():
+            if worlds[t][i] is not None:
+                world[t] = worlds[t][i]
+        notes = [f"2D keypoints: {detector.name} on {path.name} ({len(frames)} frames, {info.width}x{info.height} "
+                 f"at {info.fps:g} fps)", f"{len(kept)} people tracked; this is id {tr.id}, seen in "
+                 f"{len(tr.frames)} frames ({tr.frames[0]}-{tr.frames[-1]})"]
+        out.append(KeypointSequence(tr.keypoints, tr.scores, layout=layout, width=info.width, height=info.height,
+                                    fps=info.fps, source=str(path), notes=notes,
+                                    world=world if np.isfinite(world).any() else None, person_id=tr.id))
+    return out
+
+
+def choose_person(people: list[KeypointSequence], person: PersonChoice, path=None) -> KeypointSequence:
+    """The tracked person ``person`` names: an id (see :func:`detect_people`), or a box (x, y,
+    w, h) = the person overlapping it most in the first frame in which anyone overlaps it
+    (a person who enters later is chosen by a box where they appear)."""
+    person = parse_person(person)
+    if isinstance(person, int):
+        for seq in people:
+            if seq.person_id == person:
+                return seq
+        ids = ", ".join(str(seq.person_id) for seq in people)
+        raise PoseliftError(f"no person with id {person}; the tracked ids are {ids}", path)
+    target = box_from_xywh(person)
+    for t in range(len(people[0])):
+        overlaps = [(box_iou(box, target), k) for k, seq in enumerate(people)
+                    if (box := keypoint_box(seq.keypoints[t])) is not None]
+        best = max(overlaps, default=(0.0, -1))
+        if best[0] > 0:
+            chosen = people[best[1]]
+            chosen.notes.append(f"chosen by the box {_fmt_box(person)}: id {chosen.person_id}, frame {t}")
+            return chosen
+    raise PoseliftError(f"no tracked person overlaps the box {_fmt_box(person)} in any frame", path)
 
 
 def _single_track(frames: list[list[Detection]], num_joints: int) -> Track:

@@ -33,6 +33,7 @@ class KeypointSequence:
     source: str = ""
     notes: list[str] = field(default_factory=list)
     world: np.ndarray | None = None
+    person_id: int | None = None  # the tracker's identity when several people were tracked
 
     def __post_init__(self):
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32)

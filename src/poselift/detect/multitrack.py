@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from norfair import Detection as _NfDetection
@@ -359,9 +359,12 @@ def _mean_descriptor(descriptors: list[np.ndarray]) -> np.ndarray | None:
 
 @dataclass
 class PersonTrack(Track):
-    """One person's :class:`~poselift.detect.track.Track` with the tracker's identity ``id``."""
+    """One person's :class:`~poselift.detect.track.Track` with the tracker's identity ``id``;
+    ``detection_index`` maps each frame with this person to the index of their detection in
+    that frame's list (for what the detector gave besides keypoints, e.g. its own 3D)."""
 
     id: int = -1
+    detection_index: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -737,7 +740,7 @@ def track_people(
             missing = ~np.isfinite(k).all(1)
             kp[t] = np.where(missing[:, None], np.nan, k)
             sc[t] = np.where(missing, 0.0, s)
-        out.append(PersonTrack(kp, sc, id=pid))
+        out.append(PersonTrack(kp, sc, id=pid, detection_index=dict(assigned)))
     return out
 
 

@@ -106,9 +106,12 @@ class _Pose3DPanel:
         self.floor = 0.0 if abs(lowest) < 0.3 else lowest
         # several people: one box for the whole clip, wide enough for the widest spread of pelvises
         pelvis = np.stack([pp.poses[:, 0, :2] for pp in people], 1)  # (T, P, 2)
-        spread = np.nanmax(np.nanmax(pelvis, 1) - np.nanmin(pelvis, 1), initial=0.0) \
-            if np.isfinite(pelvis).any() else 0.0
-        self.half = max(VIEW_HALF, float(spread) / 2 + 0.8)
+        spread = 0.0
+        for here in pelvis:  # the widest spread of those present in one frame
+            here = here[np.isfinite(here).all(-1)]
+            if len(here) > 1:
+                spread = max(spread, float((here.max(0) - here.min(0)).max()))
+        self.half = max(VIEW_HALF, spread / 2 + 0.8)
         ax.set_box_aspect((1, 1, 1), zoom=1.45)  # the box, not its margin, fills the panel
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
             axis.pane.set_alpha(0.0)
