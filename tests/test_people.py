@@ -117,3 +117,28 @@ def test_everyone_lifted_into_one_world_and_written(tmp_path):
         write_people_outputs(recs, tmp_path, "clip", video=False)
     trimmed, _ = reconstruct_people(_two_people(), trim=True)
     assert trimmed[0].frames[0] == 0 and len(trimmed[1].frames) == 40
+
+
+def test_realtime_lifts_everyone_with_the_same_ids_frame_by_frame(shared_data, tmp_path):
+    pytest.importorskip("mediapipe")
+    pytest.importorskip("ai_edge_litert")
+    from poselift.realtime_people import run_realtime_people
+
+    video = shared_data / "video" / "sports2d" / "demo.mp4"
+    if not video.exists():
+        pytest.skip("sports2d clip not in ../shared")
+    lines = tmp_path / "people.jsonl"
+    recs, timing = run_realtime_people(video, None, jsonl=lines, progress=False)
+    head, *rows = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert head["type"] == "header" and head["people"] == "all" and timing["people"] == len(recs) == 2
+    assert {r["person"] for r in rows} == set(recs)
+    ann = json.loads(FIXTURE.read_text())["frames"]
+    owner = {}
+    for frame, boxes in ann.items():
+        for pid, rec in recs.items():
+            kp = np.where(rec.filled_2d[int(frame)][:, None], np.nan, rec.keypoints[int(frame)])
+            if np.isfinite(kp).all(-1).sum() < 3:
+                continue
+            on = [name for name, box in boxes.items() if _centre_inside(kp, box)]
+            assert len(on) == 1 and owner.setdefault(pid, on[0]) == on[0], (frame, pid, on)
+    assert sorted(owner.values()) == ["man", "woman"]

@@ -284,7 +284,21 @@ def _infer_realtime(a) -> int:
     if a.max_gap is not None and a.max_gap < 0:
         raise PoseliftError(f"--max-gap is a number of frames, 0 or more, got {a.max_gap}")
     if a.people == "all":
-        raise PoseliftError("--people all is not available with --realtime yet: run it on a recording")
+        if a.person is not None:
+            raise PoseliftError("--person picks one person; --people all lifts everyone: give one of them")
+        from .realtime_people import run_realtime_people
+
+        recs, timing = run_realtime_people(a.source, a.out, checkpoint=a.checkpoint, width=a.width, height=a.height,
+                                           fps=a.fps, focal=a.focal, fov=a.fov, trajectory=a.trajectory,
+                                           min_score=a.min_score, max_gap=a.max_gap, jsonl=a.jsonl,
+                                           overwrite=a.overwrite, progress=not a.quiet,
+                                           threads=1 if a.threads is None else a.threads or None,
+                                           precision=a.precision, smooth=a.smooth)
+        outputs = next(iter(recs.values())).outputs
+        for k, v in outputs.items():
+            print(f"{k}: {v}", file=sys.stderr if a.jsonl == "-" else sys.stdout)
+        print(json.dumps(timing), file=sys.stderr)
+        return 0
     person = 0 if a.person is None else parse_person(a.person)
     rec, timing = run_realtime(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=person,
                                layout=a.layout, width=a.width, height=a.height, fps=a.fps, focal=a.focal, fov=a.fov,
