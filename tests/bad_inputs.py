@@ -201,6 +201,14 @@ def _negative_gap(d):
     return _infer(_mmpose(d / "dets.json", _pixels()), d, "--max-gap", "-1")
 
 
+def _person_not_an_id_or_box(d):
+    return _infer(_mmpose(d / "dets.json", _pixels()), d, "--person", "the woman")
+
+
+def _everyone_from_a_keypoint_file(d):
+    return _infer(_mmpose(d / "dets.json", _pixels()), d, "--people", "all")
+
+
 def _output_not_writable(d):
     src = _mmpose(d / "dets.json", _pixels())
     (d / "a_file").write_text("")
@@ -255,6 +263,9 @@ CASES = [
     Case("field of view in radians", _field_of_view_in_radians, "--fov must be degrees"),
     Case("both a focal length and a field of view", _focal_and_field_of_view, "--focal or --fov, not both"),
     Case("negative --max-gap", _negative_gap, "--max-gap is a number of frames"),
+    Case("--person that is neither an id nor a box", _person_not_an_id_or_box, "--person takes an id"),
+    Case("--people all on a keypoint file", _everyone_from_a_keypoint_file, "--people all needs a video",
+         "dets.json"),
     Case("result JSON exists (no --overwrite)", _existing_json, "exists already", "result.json"),
     Case("config file is not valid TOML", _bad_toml, "not valid TOML", "run.toml"),
     Case("training folder holds a run (no --resume/--overwrite)", _used_run_folder, "holds a training run", "run"),

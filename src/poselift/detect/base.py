@@ -147,7 +147,8 @@ def parse_person(value) -> PersonChoice:
         try:
             numbers = [float(p) for p in parts]
         except ValueError:
-            raise PoseliftError(f"person must be a number >= 0 or a box x,y,w,h; got {value!r}") from None
+            raise PoseliftError(f"--person takes an id (a whole number >= 0) or a box x,y,w,h in pixels; "
+                                f"got {value!r}") from None
         if len(numbers) == 1 and numbers[0].is_integer():
             value = int(numbers[0])
         else:
