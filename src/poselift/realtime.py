@@ -223,6 +223,18 @@ def _detected_frames(source: str, live: bool, person, detector: str):
     return dict(meta, layout=layout), gen()
 
 
+def open_sink(jsonl, overwrite: bool = False):
+    """Where JSON lines go: None, stdout for ``-``, or a new file (an existing one is refused
+    unless ``overwrite``)."""
+    if jsonl == "-":
+        return sys.stdout
+    if jsonl:
+        if Path(jsonl).exists() and not overwrite:
+            raise PoseliftError("exists already (use --overwrite to replace it)", jsonl)
+        return open(jsonl, "w", encoding="utf-8")
+    return None
+
+
 class OnlineFloor:
     """The world frame of a stream: :func:`~poselift.render.export.floor_transform` of the poses
     so far, refitted with every frame until ``settle`` frames (one second) are in, then fixed."""
@@ -285,13 +297,7 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
     layout_2d = get_skeleton(info["layout"])
     need = max(1, int(np.ceil(MIN_SEEN_SHARE * layout_2d.num_joints)))
     floor = OnlineFloor(round(frame_rate))
-    sink = None
-    if jsonl == "-":
-        sink = sys.stdout
-    elif jsonl:
-        if Path(jsonl).exists() and not overwrite:
-            raise PoseliftError("exists already (use --overwrite to replace it)", jsonl)
-        sink = open(jsonl, "w", encoding="utf-8")
+    sink = open_sink(jsonl, overwrite)
     poses, kps, scores, flags, lift_ms, skipped = [], [], [], [], [], 0
     unseen = 0  # frames since the person was last seen, at the frame being emitted
     t_start = time.perf_counter()

@@ -46,7 +46,7 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     from .detect.fill import MAX_GAP, MIN_SEEN_SHARE
     from .detect.multitrack import PeopleTracker
     from .infer import Reconstruction, _is_video, output_flags, resolve_focal
-    from .realtime import LIVE, OnlineFloor, RealtimeLifter
+    from .realtime import LIVE, OnlineFloor, RealtimeLifter, open_sink
     from .render.export import Motion, frame_records, metadata
     from .skeleton import get_skeleton
     from .smooth import OneEuroFilter
@@ -79,13 +79,7 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     streams: dict[int, _PersonStream] = {}
     rows: dict[int, dict[int, tuple]] = {}
     smoothers: dict[int, OneEuroFilter] = {}
-    sink = None
-    if jsonl == "-":
-        sink = sys.stdout
-    elif jsonl:
-        if Path(jsonl).exists() and not overwrite:
-            raise PoseliftError("exists already (use --overwrite to replace it)", jsonl)
-        sink = open(jsonl, "w", encoding="utf-8")
+    sink = open_sink(jsonl, overwrite)
     header_written = False
     lift_ms, t_start, t, how = [], time.perf_counter(), -1, "model"
 
