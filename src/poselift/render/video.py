@@ -177,13 +177,19 @@ class _Pose3DPanel:
         half = self.half
         ax.set_xlim(cx - half, cx + half)
         ax.set_ylim(cy - half, cy + half)
-        ax.set_zlim(z0, z0 + 2 * half)
+        # from the floor up, unless someone is so high (a jump off a box) that the box must rise
+        # with them: then the floor is out of view and its grid and shadows are not drawn
+        top = np.nanmax(roots[here, 2]) + 1.0 if here.any() else z0
+        if here.any() or not hasattr(self, "zlo"):
+            self.zlo = max(z0, top - 2 * half)
+        floor_seen = self.zlo <= z0 + 1e-9
+        ax.set_zlim(self.zlo, self.zlo + 2 * half)
         # the floor grid: lines at fixed floor coordinates, clipped to the box
         xs = np.arange(np.ceil((cx - half) / GRID_STEP), np.floor((cx + half) / GRID_STEP) + 1) * GRID_STEP
         ys = np.arange(np.ceil((cy - half) / GRID_STEP), np.floor((cy + half) / GRID_STEP) + 1) * GRID_STEP
         segs = [([x, x], [cy - half, cy + half]) for x in xs] + [([cx - half, cx + half], [y, y]) for y in ys]
         for k, line in enumerate(self.grid):
-            if k < len(segs):
+            if k < len(segs) and floor_seen:
                 line.set_data_3d(segs[k][0], segs[k][1], [z0, z0])
             else:
                 line.set_data_3d([], [], [])
@@ -199,7 +205,10 @@ class _Pose3DPanel:
                     line.set_color(FILLED_GREY if guessed else colour)
                     line.set_linestyle("--" if guessed else "-")
                     line.set_linewidth(self.width * (0.75 if guessed else 1.0))
-                    shadow.set_data_3d(seg[:, 0], seg[:, 1], np.full(2, z0))
+                    if floor_seen:
+                        shadow.set_data_3d(seg[:, 0], seg[:, 1], np.full(2, z0))
+                    else:
+                        shadow.set_data_3d([], [], [])
                 else:
                     line.set_data_3d([], [], [])
                     shadow.set_data_3d([], [], [])
