@@ -269,47 +269,68 @@ def _inside(point: np.ndarray, box: np.ndarray, margin: float) -> bool:
     return bool(box[0] - grow[0] <= point[0] <= box[2] + grow[0] and box[1] - grow[1] <= point[1] <= box[3] + grow[1])
 
 
+def frame_ranges(frames) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9"."""
+    frames = sorted(int(f) for f in frames)
+    parts, i = [], 0
+    while i < len(frames):
+        j = i
+        while j + 1 < len(frames) and frames[j + 1] == frames[j] + 1:
+            j += 1
+        parts.append(str(frames[i]) if i == j else f"{frames[i]}-{frames[j]}")
+        i = j + 1
+    return ", ".join(parts) or "none"
+
+
 @dataclass
 class IdentityReport:
     matches: dict[int, dict[int, list[int]]]  # id -> sprite -> frames where the id's centre is in only that box
     stray: dict[int, list[int]]  # id -> frames where the id's centre is in neither box
-    found: np.ndarray  # (2, T) whether some id's centre is inside the sprite's grown box
     owner: dict[int, int]  # id -> the sprite it is on most
+    found: np.ndarray  # (2, T) whether the sprite's owner is on it (centre inside its grown box)
     problems: list[str]
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def summary(self, names=NAMES) -> str:
+        lines = []
+        for pid, m in sorted(self.matches.items()):
+            lines.append(f"id {pid}: on the {names[0]} in frames {frame_ranges(m[0])}; on the {names[1]} in "
+                         f"frames {frame_ranges(m[1])}; on nobody in frames {frame_ranges(self.stray[pid])}")
+        return "\n".join(lines + [f"problem: {p}" for p in self.problems])
 
-def check_identities(people, truth: CrossingTruth, margin: float = 0.15, min_visible: float = 0.7,
-                     min_found: float = 0.9) -> IdentityReport:
+
+def check_identities(people, truth: CrossingTruth, margin: float = 0.15, min_visible: float = 0.95,
+                     min_found: float = 0.9, max_stray: int = 3) -> IdentityReport:
     """Compare tracked people (objects with ``.person_id`` and ``.keypoints`` (T, 17, 2)) with
     the truth. A person is *on* a sprite in a frame when the centre of their keypoint box lies
     in that sprite's box grown by ``margin`` of its size on each side (frames where it lies
-    in both boxes, mid-crossing, decide nothing). Problems reported:
+    in both boxes, mid-crossing, decide nothing). An id *owns* the sprite it is on most.
+    Problems reported:
 
     * an id on both sprites at different times (an identity switch, or one id jumping people);
-    * a sprite owned by no id, or by more than one (a person given a new id after the crossing);
-    * an id on neither sprite for more than a few frames (a phantom, or an id left behind);
-    * a sprite that no id is on in more than ``1 - min_found`` of the frames where at least
-      ``min_visible`` of it is in sight.
+    * a sprite owned by no id, or by more than one (e.g. a person given a new id after the
+      crossing);
+    * an id on neither sprite in more than ``max_stray`` frames (a phantom, or an id left behind);
+    * a sprite whose owner is on it in fewer than ``min_found`` of the frames where at least
+      ``min_visible`` of it is in sight (not hidden by the other).
     """
     T = truth.boxes.shape[1]
     matches: dict[int, dict[int, list[int]]] = {}
     stray: dict[int, list[int]] = {}
-    found = np.zeros((2, T), bool)
+    inside: dict[int, np.ndarray] = {}  # id -> (2, T) centre inside each sprite's grown box
     for seq in people:
         pid = int(seq.person_id)
         centres = _centres(seq.keypoints)
-        matches[pid] = {0: [], 1: []}
-        stray[pid] = []
+        matches[pid], stray[pid] = {0: [], 1: []}, []
+        inside[pid] = np.zeros((2, T), bool)
         for t in range(min(T, len(centres))):
             if not np.isfinite(centres[t]).all():
                 continue
             on = [s for s in (0, 1) if _inside(centres[t], truth.boxes[s, t], margin)]
-            for s in on:
-                found[s, t] = True
+            inside[pid][on, t] = True
             if len(on) == 1:
                 matches[pid][on[0]].append(t)
             elif not on:
@@ -322,22 +343,25 @@ def check_identities(people, truth: CrossingTruth, margin: float = 0.15, min_vis
             continue
         owner[pid] = int(np.argmax(counts))
         if min(counts) > 0:
-            problems.append(f"id {pid} is on the {truth.names[0]} in frames {m[0]} and on the {truth.names[1]} "
-                            f"in frames {m[1]}")
+            problems.append(f"id {pid} is on the {truth.names[0]} in frames {frame_ranges(m[0])} and on the "
+                            f"{truth.names[1]} in frames {frame_ranges(m[1])}")
     for s in (0, 1):
         ids = sorted(pid for pid, o in owner.items() if o == s)
         if len(ids) != 1:
             problems.append(f"the {truth.names[s]} is owned by ids {ids} (expected exactly one)")
     for pid, frames in stray.items():
-        if len(frames) > 3:
-            problems.append(f"id {pid} is on nobody in {len(frames)} frames: {frames}")
+        if len(frames) > max_stray:
+            problems.append(f"id {pid} is on nobody in {len(frames)} frames: {frame_ranges(frames)}")
+    found = np.zeros((2, T), bool)
+    for pid, s in owner.items():
+        found[s] |= inside[pid][s]
     for s in (0, 1):
         sight = truth.visible[s] >= min_visible
         if sight.any() and found[s, sight].mean() < min_found:
-            missed = np.flatnonzero(sight & ~found[s]).tolist()
+            missed = np.flatnonzero(sight & ~found[s])
             problems.append(f"the {truth.names[s]} is found in only {found[s, sight].mean():.0%} of the "
-                            f"{int(sight.sum())} frames where she/he is in sight (missed: {missed})")
-    return IdentityReport(matches, stray, found, owner, problems)
+                            f"{int(sight.sum())} frames where they are in sight (missed: {frame_ranges(missed)})")
+    return IdentityReport(matches, stray, owner, found, problems)
 
 
 def swapped_after(people, frame: int):
@@ -351,3 +375,21 @@ def swapped_after(people, frame: int):
     ka[frame:], kb[frame:] = b.keypoints[frame:], a.keypoints[frame:]
     sa[frame:], sb[frame:] = b.scores[frame:], a.scores[frame:]
     return [replace(a, keypoints=ka, scores=sa), replace(b, keypoints=kb, scores=sb)]
+
+
+def split_after(people, person_id: int, frame: int, new_id: int):
+    """A copy of ``people`` in which ``person_id`` from ``frame`` on is a separate person
+    ``new_id``: what losing someone behind another and giving them a new id looks like."""
+    from dataclasses import replace
+
+    out = []
+    for seq in people:
+        if seq.person_id != person_id:
+            out.append(seq)
+            continue
+        before, after = seq.keypoints.copy(), seq.keypoints.copy()
+        sb, sa = seq.scores.copy(), seq.scores.copy()
+        before[frame:], sb[frame:] = np.nan, 0
+        after[:frame], sa[:frame] = np.nan, 0
+        out += [replace(seq, keypoints=before, scores=sb), replace(seq, keypoints=after, scores=sa, person_id=new_id)]
+    return out
