@@ -228,13 +228,15 @@ def main(argv=None) -> int:
 
         seq = seqs[k]
         true_focal = float(np.mean(cam.focal))
-        for name, focal, rigid, fuse in (("poselift", None, True, True), ("poselift_true_focal", true_focal, True, True),
-                                         ("poselift_lift_only", None, True, False),
-                                         ("poselift_free_bones", None, False, False)):
+        for name, focal, rigid, fuse, size in (("poselift", None, True, True, True),
+                                               ("poselift_true_focal", true_focal, True, True, True),
+                                               ("poselift_lift_size", None, True, True, False),
+                                               ("poselift_lift_only", None, True, False, False),
+                                               ("poselift_free_bones", None, False, False, False)):
             # every gap filled (max_gap = the clip): every method is scored on the same frames and
             # joints (the shipped default leaves out cam03's right wrist, missing for 23 frames)
             rec = reconstruct(seq, checkpoint=a.checkpoint, focal=focal, source=videos[k], rigid=rigid, fuse=fuse,
-                              max_gap=len(seq))
+                              max_gap=len(seq), detector_size=size)
             pos = timeline(rec.positions_cam[:, list(H36M_13)].astype(np.float64))
             m = metrics(pos - pos[:, :1], ref_rel)
             root_err = np.linalg.norm(pos[:, 0] - ref[:, 0], axis=-1)
@@ -249,7 +251,7 @@ def main(argv=None) -> int:
         view["2d_zero_depth"] = {"p_mpjpe": metrics(flat - flat[:, :1], ref_rel).get("p_mpjpe")}
         results["views"][cam.id] = view
 
-    methods = ["poselift", "poselift_true_focal", "poselift_lift_only", "poselift_free_bones", "mediapipe_world",
+    methods = ["poselift", "poselift_true_focal", "poselift_lift_size", "poselift_lift_only", "poselift_free_bones", "mediapipe_world",
                "mean_pose", "2d_zero_depth"]
     keys = ["mpjpe", "n_mpjpe", "p_mpjpe", "mpjve", "bone_std", "scale", "root_error_mm", "root_depth_ratio"]
     mean = {}
@@ -285,7 +287,7 @@ def main(argv=None) -> int:
                                          for n, e, o in zip(JOINTS13, errs, offs)))
     print("\nbone lengths (median over the clip; mean of the views; mm): "
           + ", ".join(BONE_NAMES[:8]))
-    for mth in ("reference", "poselift", "poselift_lift_only", "mediapipe_world"):
+    for mth in ("reference", "poselift", "poselift_lift_size", "poselift_lift_only", "mediapipe_world"):
         L = np.mean([list(results["views"][c.id][mth]["bones_mm"].values())[:8] for c in cameras], axis=0)
         print(f"  {mth:<20}" + " ".join(f"{v:5.0f}" for v in L))
     save_json(Path(a.json or out / "realvideo.json"), results)

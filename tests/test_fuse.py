@@ -52,3 +52,26 @@ def test_reconstruct_averages_with_the_detectors_3d_unless_told_not_to():
     assert err(fused) < err(plain)  # the detector's 3D here is exact, so the average is closer
     with pytest.raises(PoseliftError, match="detector 3D must be"):
         KeypointSequence(seq.keypoints, seq.scores, "coco17", world=np.zeros((40, 17, 2)))
+
+
+def test_the_body_takes_the_detectors_size_and_the_root_stays():
+    from poselift.bones import sequence_lengths, standing_height
+    from poselift.detect.keypoints import KeypointSequence
+    from poselift.fuse import detector_size_ratio
+    from poselift.infer import reconstruct
+
+    from test_infer import _coco_sequence
+
+    seq, X = _coco_sequence(40)
+    rel = X - X[:, :1]
+    small = KeypointSequence(seq.keypoints, seq.scores, "coco17", 1000, 800, 30.0, "synthetic",
+                             world=coco17_from_h36m17(0.8 * rel))  # the detector sees a person 20 % smaller
+    assert detector_size_ratio(rel, small.world, "coco17") == pytest.approx(0.8, rel=1e-6)
+    assert detector_size_ratio(rel, None, "coco17") is None and detector_size_ratio(rel, small.world, "h36m17") is None
+    sized = reconstruct(small)
+    lifted = reconstruct(small, detector_size=False)
+    height = lambda r: standing_height(sequence_lengths(r.positions_cam - r.positions_cam[:, :1]))  # noqa: E731
+    ratio = height(sized) / height(lifted)
+    assert "body scaled to the detector's 3D size" in sized.report and 0.75 < ratio < 0.95
+    np.testing.assert_allclose(sized.positions_cam[:, 0], lifted.positions_cam[:, 0], atol=1e-9)  # root kept
+    assert np.allclose(reconstruct(small, fuse=False).positions_cam, reconstruct(seq).positions_cam)  # lift only

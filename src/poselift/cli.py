@@ -248,7 +248,7 @@ def cmd_infer(a) -> int:
                            focal=a.focal, fov=a.fov, overwrite=a.overwrite, video=not a.no_video, gif=a.gif,
                            progress=not a.quiet, min_score=a.min_score, trajectory=a.trajectory,
                            rigid=not a.free_bones, fuse=not a.lift_only, max_gap=a.max_gap, trim=a.trim,
-                           smooth=a.smooth, pin_feet=a.pin_feet)
+                           smooth=a.smooth, pin_feet=a.pin_feet, detector_size=not a.lift_size)
         report = out.pop("report")
         for k, v in out.items():
             print(f"{k}: {v}")
@@ -258,7 +258,8 @@ def cmd_infer(a) -> int:
                 width=a.width, height=a.height, fps=a.fps, focal=a.focal, fov=a.fov, overwrite=a.overwrite,
                 video=not a.no_video, gif=a.gif, progress=not a.quiet, min_score=a.min_score,
                 trajectory=a.trajectory, rigid=not a.free_bones, person_height=a.person_height,
-                fuse=not a.lift_only, max_gap=a.max_gap, trim=a.trim, smooth=a.smooth, pin_feet=a.pin_feet)
+                fuse=not a.lift_only, max_gap=a.max_gap, trim=a.trim, smooth=a.smooth, pin_feet=a.pin_feet,
+                detector_size=not a.lift_size)
     report = out.pop("report")
     for k, v in out.items():
         print(f"{k}: {v}")
@@ -540,6 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the person's standing height: the 3D body (and its distance) is scaled to it")
     s.add_argument("--lift-only", action="store_true",
                    help="do not average the lift with the detector's own 3D (BlazePose world landmarks)")
+    s.add_argument("--lift-size", action="store_true",
+                   help="keep the lifter's body size (its training subjects') instead of the size of the "
+                        "detector's own 3D (BlazePose's, read from the image; the default where it exists)")
     s.add_argument("--free-bones", action="store_true",
                    help="keep the lift's per-frame bone lengths (default: one rigid body, each bone its median "
                         "length over the clip)")

@@ -48,3 +48,32 @@ def fuse_detector_3d(pose: np.ndarray, world: np.ndarray, layout: str, weight: f
     sub[:, [7]] += shift / 2
     out[have] = sub
     return out
+
+
+# limbs the two layouts share, (Human3.6M-17 child, parent): thighs, shins, upper arms, forearms
+_LIMBS = ((2, 1), (3, 2), (5, 4), (6, 5), (12, 11), (13, 12), (15, 14), (16, 15))
+
+
+def detector_size_ratio(pose: np.ndarray, world: np.ndarray, layout: str) -> float | None:
+    """How much smaller (< 1) or bigger the detector's own 3D body is than ``pose``'s: the
+    median over the shared limbs (thighs, shins, upper arms, forearms) of the ratio of their
+    median lengths over the clip; None when the detector gave no 3D or the layout has no
+    mapping. The lifter's sizes come from its training subjects; the detector's (BlazePose's
+    metric world landmarks) are read from the image, and on real video they are the closer
+    of the two to the person's true size (``benchmarks/realvideo.py``: best-fit scale 0.99
+    against 0.84 for the lift alone)."""
+    if layout != "coco17" or world is None:
+        return None
+    from .bones import lengths_over_time
+    from .skeleton import H36M17
+
+    W = np.asarray(world, dtype=np.float64)
+    have = np.isfinite(W).all((-1, -2))
+    if have.sum() < 3:
+        return None
+    coco_of = {h: c for c, h in COCO_FROM_H36M.items()}
+    lift = np.median(lengths_over_time(np.asarray(pose, dtype=np.float64), H36M17.parents), axis=0)
+    ratios = [np.median(np.linalg.norm(W[have][:, coco_of[c]] - W[have][:, coco_of[p]], axis=-1)) / lift[c]
+              for c, p in _LIMBS if lift[c] > 0]
+    ratio = float(np.median(ratios)) if ratios else None
+    return ratio if ratio is not None and 0.5 < ratio < 2.0 else None

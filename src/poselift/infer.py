@@ -293,7 +293,8 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
                 fps: float | None = None, focal: float | None = None, fov: float | None = None,
                 trajectory: str = "auto", min_score: float = 0.3, source=None, rigid: bool = True,
                 person_height: float | None = None, fuse: bool = True, max_gap: int | None = None,
-                trim: bool = False, smooth: str = "none", pin_feet: bool = False) -> Reconstruction:
+                trim: bool = False, smooth: str = "none", pin_feet: bool = False,
+                detector_size: bool = True) -> Reconstruction:
     """A :class:`~poselift.detect.keypoints.KeypointSequence` → :class:`Reconstruction`.
 
     Decides which frames to lift (:func:`~poselift.detect.fill.plan_gaps`: frames showing the
@@ -311,7 +312,10 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     root along its line of sight by the same factor (a bigger person seen at the same size is
     farther away). With ``fuse`` and a detector that gave its own 3D (``seq.world``, e.g.
     BlazePose's world landmarks), the lift and that 3D are averaged
-    (:func:`~poselift.fuse.fuse_detector_3d`) before the body is made rigid. ``smooth``:
+    (:func:`~poselift.fuse.fuse_detector_3d`) before the body is made rigid, and with
+    ``detector_size`` (and ``fuse``) the rigid body takes the detector's size
+    (:func:`~poselift.fuse.detector_size_ratio`: a lift's size is its training subjects', the
+    detector's is read from the image); the root stays where the root model put it. ``smooth``:
     "none", "butterworth" (zero-phase, 6 Hz) or "one-euro" (:mod:`poselift.smooth`), applied to
     the placed joints. With ``pin_feet`` each ankle is held still while its foot is on the floor
     (:mod:`poselift.contact`). The report gives the foot skate either way.
@@ -363,8 +367,18 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
         from .bones import fix_bone_lengths, sequence_lengths, standing_height
 
         before = standing_height(sequence_lengths(rel))
-        rel = fix_bone_lengths(rel, height=person_height)
-        size = standing_height(sequence_lengths(rel)) / before
+        height, from_detector = person_height, False
+        if height is None and fuse and detector_size and seq.world is not None:  # its size, read from the image
+            from .fuse import detector_size_ratio
+
+            ratio = detector_size_ratio(rel, seq.world[kept], seq.layout)
+            if ratio is not None:
+                height, from_detector = before * ratio, True
+                notes.append(f"body scaled to the detector's 3D size (x{ratio:.2f}: {height:.2f} m tall)")
+        rel = fix_bone_lengths(rel, height=height)
+        # a known height moves the root with the size; the detector's size corrects the lift's
+        # proportions only (the root model's depth does not rest on the lift's body)
+        size = 1.0 if from_detector else standing_height(sequence_lengths(rel)) / before
     if traj is not None:
         how = "model"
         root_k = root[kept]
@@ -516,7 +530,7 @@ def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, perso
           fov: float | None = None, overwrite: bool = False, video: bool = True, gif: bool = False,
           progress: bool = True, min_score: float = 0.3, trajectory: str = "auto", rigid: bool = True,
           person_height: float | None = None, fuse: bool = True, max_gap: int | None = None,
-          trim: bool = False, smooth: str = "none", pin_feet: bool = False) -> dict:
+          trim: bool = False, smooth: str = "none", pin_feet: bool = False, detector_size: bool = True) -> dict:
     """Video or 2D keypoint file in; 3D motion, renders and exports out.
 
     Returns ``{kind: path}`` for everything written plus ``"report"`` (a one-line summary of
@@ -527,7 +541,8 @@ def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, perso
     rec = _run(Path(source), out_dir, dict(allow_pickle=allow_pickle, person=person, layout=layout),
                dict(checkpoint=checkpoint, width=width, height=height, fps=fps, focal=focal, fov=fov,
                     trajectory=trajectory, min_score=min_score, rigid=rigid, person_height=person_height,
-                    fuse=fuse, max_gap=max_gap, trim=trim, smooth=smooth, pin_feet=pin_feet),
+                    fuse=fuse, max_gap=max_gap, trim=trim, smooth=smooth, pin_feet=pin_feet,
+                    detector_size=detector_size),
                video=video, gif=gif, overwrite=overwrite, progress=progress)
     return dict(rec.outputs, report=rec.summary)
 
@@ -536,7 +551,7 @@ def infer_video(path, out_dir=None, *, person=None, focal: float | None = None, 
                 checkpoint=None, trajectory: str = "auto", overwrite: bool = False, render: bool = True,
                 gif: bool = False, progress: bool = True, rigid: bool = True, person_height: float | None = None,
                 fuse: bool = True, max_gap: int | None = None, trim: bool = False, smooth: str = "none",
-                pin_feet: bool = False) -> Reconstruction:
+                pin_feet: bool = False, detector_size: bool = True) -> Reconstruction:
     """One call: a video → :class:`Reconstruction` (3D joints per frame, camera and world
     frames); with ``out_dir`` also every export and render (see :func:`write_outputs`).
     The options: see :func:`reconstruct`."""
@@ -548,5 +563,5 @@ def infer_video(path, out_dir=None, *, person=None, focal: float | None = None, 
     return _run(path, out_dir, dict(person=person),
                 dict(checkpoint=checkpoint, focal=focal, fov=fov, trajectory=trajectory, rigid=rigid,
                      person_height=person_height, fuse=fuse, max_gap=max_gap, trim=trim, smooth=smooth,
-                     pin_feet=pin_feet),
+                     pin_feet=pin_feet, detector_size=detector_size),
                 video=render, gif=gif, overwrite=overwrite, progress=progress)
