@@ -3,30 +3,44 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
+from .checks import LIMITS, MAX_FPS, MAX_IMAGE_SIDE, MAX_LAYERS, MAX_RECEPTIVE_FIELD, Limit, dumps, json_safe
 from .errors import PoseliftError
+
+# every numeric flag is checked as it is read (poselift.checks): a bad one fails before any work, naming it
+_COUNT = Limit(int, 0, 10**6)
+_THREADS = LIMITS["threads"]
 
 
 def _arc(text: str) -> list[int]:
+    bad = PoseliftError(f"-arc/--architecture must be comma-separated odd filter widths, e.g. 3,3,3, at most "
+                        f"{MAX_LAYERS} of them and a receptive field of at most {MAX_RECEPTIVE_FIELD} frames, "
+                        f"got {text!r}")
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        widths = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"architecture must be comma-separated integers, got {text!r}") from None
+        raise bad from None
+    if not widths or len(widths) > MAX_LAYERS or any(w < 1 or w % 2 == 0 for w in widths):
+        raise bad
+    from math import prod
+
+    if 1 + sum((w - 1) * prod(widths[:i]) for i, w in enumerate(widths)) > MAX_RECEPTIVE_FIELD:
+        raise bad
+    return widths
 
 
 def _add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
     d = (lambda v: v) if defaults else (lambda v: None)
     p.add_argument("-arc", "--architecture", type=_arc, default=d([3, 3, 3]), help="filter widths, e.g. 3,3,3")
-    p.add_argument("-ch", "--channels", type=int, default=d(1024))
-    p.add_argument("-drop", "--dropout", type=float, default=d(0.25))
+    p.add_argument("-ch", "--channels", type=LIMITS["channels"].flag("-ch/--channels"), default=d(1024))
+    p.add_argument("-drop", "--dropout", type=LIMITS["dropout"].flag("-drop/--dropout"), default=d(0.25))
     p.add_argument("--causal", action="store_true", default=d(False))
     p.add_argument("--dense", action="store_true", default=d(False), help="dense convolutions (ablation)")
-    p.add_argument("--joints-in", type=int, default=d(17))
-    p.add_argument("--joints-out", type=int, default=d(17))
+    p.add_argument("--joints-in", type=LIMITS["joints_in"].flag("--joints-in"), default=d(17))
+    p.add_argument("--joints-out", type=LIMITS["joints_out"].flag("--joints-out"), default=d(17))
 
 
 def _model_overrides(a) -> dict:
@@ -47,7 +61,7 @@ def cmd_model_info(a) -> int:
     from .models.temporal import ModelConfig, model_info
 
     cfg = ModelConfig(**_model_overrides(a))
-    print(json.dumps(model_info(cfg)))
+    print(dumps(model_info(cfg)))
     return 0
 
 
@@ -91,10 +105,23 @@ def cmd_train(a) -> int:
         over["back_projection"] = True
     model_over = _model_overrides(a)
     if model_over:
+        from .models.temporal import ModelConfig
+
+        ModelConfig.from_dict(model_over)  # the flags together (e.g. too big a model): their own error
         over["model"] = model_over
-    cfg = TrainConfig.from_dict(merge(base, over))
+    try:  # flags are checked as they are read: what is wrong here comes from the config file
+        cfg = TrainConfig.from_dict(merge(base, over))
+        cfg.check_numbers()
+    except PoseliftError as e:
+        raise PoseliftError(e.message, e.path or a.config) from None
     cfg.validate()
     ckdir = Path(cfg.checkpoint_dir)
+    for above in (ckdir, *ckdir.parents):  # -c naming a file (or a folder inside one)
+        if above.exists():
+            if not above.is_dir():
+                raise PoseliftError("is a file, not a folder for the run's checkpoints (-c/--checkpoint-dir)",
+                                    above)
+            break
     if (ckdir / "last.safetensors").exists() and not a.resume and not a.overwrite:
         raise PoseliftError("holds a training run already (use --resume to continue it or --overwrite to restart)", ckdir)
     from .train import distributed
@@ -125,8 +152,8 @@ def cmd_train(a) -> int:
         distributed.finish()
     if main_process:
         last = state.history[-1] if state.history else {}
-        print(json.dumps({"checkpoint": str(ckdir / "model.safetensors"), "clips": state.drawn,
-                          "final_loss_mm": last.get("loss_mm")}))
+        print(dumps({"checkpoint": str(ckdir / "model.safetensors"), "clips": state.drawn,
+                     "final_loss_mm": last.get("loss_mm")}))
     return 0
 
 
@@ -164,7 +191,7 @@ def cmd_evaluate(a) -> int:
                    for k, v in res["per_subject_description"].items()]
         print("\nHumanEva-I, Table 4 layout:\n" + format_table4(records))
     if a.json:
-        save_json(a.json, res)
+        save_json(a.json, json_safe(res))  # NaN / inf (no frames, a diverged model): null
         print(f"wrote {a.json}", file=sys.stderr)
     return 0
 
@@ -214,7 +241,7 @@ def cmd_retrieve(a) -> int:
         print(f"same instant (±{a.tolerance} frames) across {len(a.videos)} views: Hit@1 {r['hit@1']:.1f}% "
               f"(per query view {', '.join(f'{v:.1f}' for v in r['per_view'].values())})")
     if a.json:
-        save_json(a.json, result)
+        save_json(a.json, json_safe(result))
         print(f"wrote {a.json}", file=sys.stderr)
     return 0
 
@@ -298,7 +325,7 @@ def _infer_realtime(a) -> int:
         outputs = next(iter(recs.values())).outputs
         for k, v in outputs.items():
             print(f"{k}: {v}", file=sys.stderr if a.jsonl == "-" else sys.stdout)
-        print(json.dumps(timing), file=sys.stderr)
+        print(dumps(timing), file=sys.stderr)
         return 0
     person = 0 if a.person is None else parse_person(a.person)
     rec, timing = run_realtime(a.source, a.out, checkpoint=a.checkpoint, allow_pickle=a.allow_pickle, person=person,
@@ -310,7 +337,7 @@ def _infer_realtime(a) -> int:
     for k, v in rec.outputs.items():
         print(f"{k}: {v}", file=sys.stderr if a.jsonl == "-" else sys.stdout)
     print(rec.report, file=sys.stderr)
-    print(json.dumps(timing), file=sys.stderr)
+    print(dumps(timing), file=sys.stderr)
     return 0
 
 
@@ -363,7 +390,7 @@ def cmd_bench(a) -> int:
     result = run_bench(opt, parts=a.parts.split(",") if a.parts else None, progress=not a.quiet)
     print(format_table(result))
     if a.json:
-        save_json(a.json, result, overwrite=a.overwrite)
+        save_json(a.json, json_safe(result), overwrite=a.overwrite)
         print(f"wrote {a.json}", file=sys.stderr)
     return 0
 
@@ -405,47 +432,59 @@ def build_parser() -> argparse.ArgumentParser:
                    help="(labeled) training subjects, comma-separated (default: all / the protocol's)")
     s.add_argument("-sun", "--subjects-unlabeled", dest="unlabeled_subjects", default=None,
                    help="semi-supervised: subjects used as 2D only, comma-separated, or 'rest' (the others)")
-    s.add_argument("--warmup", type=int, default=None, help="semi-supervised: epochs on labeled data first (1)")
+    s.add_argument("--warmup", type=LIMITS["warmup"].flag("--warmup"), default=None,
+                   help="semi-supervised: epochs on labeled data first (1)")
     s.add_argument("--no-bone-length", action="store_true", help="semi-supervised: no bone-length term")
     s.add_argument("--linear-projection", action="store_true", help="semi-supervised: project without distortion")
     s.add_argument("--multiview", action="store_true",
                    help="multi-view consistent training (MCSS) of a pose embedder on synchronised views")
-    s.add_argument("--embed-dim", type=int, default=None, help="multi-view: embedding size (e.g. 32)")
-    s.add_argument("--view-dim", type=int, default=None, help="multi-view: size of the view code beside it (8)")
+    s.add_argument("--embed-dim", type=LIMITS["embed_dim"].flag("--embed-dim"), default=None,
+                   help="multi-view: embedding size (e.g. 32)")
+    s.add_argument("--view-dim", type=LIMITS["view_dim"].flag("--view-dim"), default=None,
+                   help="multi-view: size of the view code beside it (8)")
     s.add_argument("--pose-from", choices=["embedding", "trunk"], default=None,
                    help="multi-view: the pose head reads the embedding + view code (default) or the trunk features")
-    s.add_argument("--label-fraction", type=float, default=None,
+    s.add_argument("--label-fraction", type=LIMITS["label_fraction"].flag("--label-fraction"), default=None,
                    help="multi-view: fraction of each clip whose 3D is used (contiguous; default 1)")
-    s.add_argument("--margin", type=float, default=None, help="multi-view: triplet margin (0.2)")
-    s.add_argument("--window", type=int, default=None, help="multi-view: frames near the anchor never negatives (25)")
+    s.add_argument("--margin", type=LIMITS["margin"].flag("--margin"), default=None,
+                   help="multi-view: triplet margin (0.2)")
+    s.add_argument("--window", type=LIMITS["window"].flag("--window"), default=None,
+                   help="multi-view: frames near the anchor never negatives (25)")
     s.add_argument("--mining", choices=["semihard", "hardest"], default=None,
                    help="multi-view: negatives farther than the positive (semihard, default) or the hardest")
-    s.add_argument("--multiview-weight", type=float, default=None,
+    s.add_argument("--multiview-weight", type=LIMITS["multiview_weight"].flag("--multiview-weight"), default=None,
                    help="multi-view: weight of the multi-view loss (0 = supervised-only baseline)")
     s.add_argument("--back-projection", action="store_true",
                    help="multi-view: also back-projection (trajectory model, reprojection, bone length) on unlabeled instants")
     s.add_argument("--actions", default=None, help="only these actions, comma-separated (default: all)")
-    s.add_argument("--subset", type=float, default=None, help="fraction of each labeled clip to use (contiguous)")
+    s.add_argument("--subset", type=LIMITS["subset"].flag("--subset"), default=None,
+                   help="fraction of each labeled clip to use (contiguous)")
     s.add_argument("--calibration", default=None, help="cameras JSON (default: bundled Human3.6M)")
     s.add_argument("--checkpoint-dir", "-c", default=None)
-    s.add_argument("-e", "--epochs", type=int, default=None)
-    s.add_argument("--samples", type=int, default=None, help="budget in training clips drawn")
-    s.add_argument("-b", "--batch-size", type=int, default=None)
-    s.add_argument("-lr", "--learning-rate", type=float, default=None)
-    s.add_argument("-lrd", "--lr-decay", type=float, default=None)
-    s.add_argument("-s", "--stride", type=int, default=None, help="frames predicted per training clip")
-    s.add_argument("--frame-stride", type=int, default=None, help="use every n-th frame as a target")
-    s.add_argument("--downsample", type=int, default=None, help="temporal subsampling factor")
-    s.add_argument("--random-cameras", type=int, default=None, help="random virtual cameras per clip")
-    s.add_argument("--seed", type=int, default=None)
-    s.add_argument("--threads", type=int, default=None)
+    s.add_argument("-e", "--epochs", type=LIMITS["epochs"].flag("-e/--epochs"), default=None)
+    s.add_argument("--samples", type=LIMITS["samples"].flag("--samples"), default=None,
+                   help="budget in training clips drawn")
+    s.add_argument("-b", "--batch-size", type=LIMITS["batch_size"].flag("-b/--batch-size"), default=None)
+    s.add_argument("-lr", "--learning-rate", type=LIMITS["lr"].flag("-lr/--learning-rate"), default=None)
+    s.add_argument("-lrd", "--lr-decay", type=LIMITS["lr_decay"].flag("-lrd/--lr-decay"), default=None)
+    s.add_argument("-s", "--stride", type=LIMITS["stride"].flag("-s/--stride"), default=None,
+                   help="frames predicted per training clip")
+    s.add_argument("--frame-stride", type=LIMITS["frame_stride"].flag("--frame-stride"), default=None,
+                   help="use every n-th frame as a target")
+    s.add_argument("--downsample", type=LIMITS["downsample"].flag("--downsample"), default=None,
+                   help="temporal subsampling factor")
+    s.add_argument("--random-cameras", type=LIMITS["random_cameras"].flag("--random-cameras"), default=None,
+                   help="random virtual cameras per clip")
+    s.add_argument("--seed", type=LIMITS["seed"].flag("--seed"), default=None)
+    s.add_argument("--threads", type=_THREADS.flag("--threads"), default=None)
     s.add_argument("--engine", choices=["fast", "reference"], default=None,
                    help="strided training as matrix products (fast, default) or plain nn.Conv1d (reference)")
     s.add_argument("--precision", choices=["fp32", "bf16"], default=None,
                    help="bf16: mixed precision (fast on GPUs and CPUs with AMX/AVX512-BF16)")
     s.add_argument("--device", default=None, help="cpu (default), cuda, cuda:N or auto")
-    s.add_argument("--checkpoint-every", type=int, default=None, help="steps between mid-epoch checkpoints")
-    s.add_argument("--ema", type=float, default=None,
+    s.add_argument("--checkpoint-every", type=LIMITS["checkpoint_every"].flag("--checkpoint-every"), default=None,
+                   help="steps between mid-epoch checkpoints")
+    s.add_argument("--ema", type=LIMITS["ema"].flag("--ema"), default=None,
                    help="export an exponential moving average of the weights with this decay (e.g. 0.999; 0 = off)")
     s.add_argument("--no-flip", action="store_true", help="no flip augmentation")
     s.add_argument("--input-layout", choices=["h36m17", "coco17"], default=None,
@@ -485,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pose-checkpoint",
                    help="for a trajectory model: the pose model to combine it with ('default': the bundled one "
                         "for --layout), adding absolute errors and the reprojection baseline")
-    s.add_argument("--threads", type=int, default=0)
+    s.add_argument("--threads", type=_THREADS.flag("--threads"), default=0)
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_evaluate)
@@ -495,10 +534,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--bench", help="cmu: folder of bench_*.npz (queries from one camera, gallery the others)")
     s.add_argument("--input", "-k", default="gt", help="2D source of the benchmark (gt, det)")
     s.add_argument("--videos", nargs="*", default=(), help="synchronised videos of one person: same-instant Hit@1")
-    s.add_argument("--tolerance", type=int, default=2, help="frames within which a video retrieval is the same instant")
+    s.add_argument("--tolerance", type=_COUNT.flag("--tolerance"), default=2,
+                   help="frames within which a video retrieval is the same instant")
     s.add_argument("--layout", choices=["h36m17", "coco17"], default="h36m17",
                    help="2D layout for 'keypoints' (a model uses its own)")
-    s.add_argument("--query-stride", type=int, default=1, help="use every n-th frame as a query")
+    s.add_argument("--query-stride", type=Limit(int, 1, 10**6).flag("--query-stride"), default=1,
+                   help="use every n-th frame as a query")
     s.add_argument("--json", help="write the full result here")
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("-q", "--quiet", action="store_true")
@@ -520,14 +561,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="all: every person in the video, each tracked with an id, lifted, exported "
                         "(<name>_id<k>.*) and drawn in the render and viewer (default one)")
     s.add_argument("--layout", choices=["coco17", "h36m17"], help="joint layout of a keypoint file (default coco17)")
-    s.add_argument("--width", type=int, help="image width in pixels, when the keypoint file lacks it")
-    s.add_argument("--height", type=int, help="image height in pixels, when the keypoint file lacks it")
-    s.add_argument("--fps", type=float, help="frame rate, when the input lacks it")
-    s.add_argument("--focal", type=float, help="focal length in pixels (default: from the video's metadata where it "
-                                               "has one, else a 60 degree field of view across the long side)")
-    s.add_argument("--fov", type=float, metavar="DEGREES", help="field of view across the image's long side, instead "
-                                                               "of --focal")
-    s.add_argument("--max-gap", type=int, metavar="FRAMES",
+    s.add_argument("--width", type=Limit(int, 1, MAX_IMAGE_SIDE, unit="pixels").flag("--width"),
+                   help="image width in pixels, when the keypoint file lacks it")
+    s.add_argument("--height", type=Limit(int, 1, MAX_IMAGE_SIDE, unit="pixels").flag("--height"),
+                   help="image height in pixels, when the keypoint file lacks it")
+    s.add_argument("--fps", type=Limit(float, 0, MAX_FPS, lo_open=True, unit="frames per second").flag("--fps"),
+                   help="frame rate, when the input lacks it")
+    s.add_argument("--focal", type=Limit(float, 0, 1e7, lo_open=True).flag("--focal", "must be a positive number of "
+                                                                            "pixels (at most 1e7)"),
+                   help="focal length in pixels (default: from the video's metadata where it has one, else a 60 "
+                        "degree field of view across the long side)")
+    s.add_argument("--fov", type=Limit(float, 5, 170).flag("--fov", "must be degrees across the image's long side, "
+                                                                    "5-170"),
+                   metavar="DEGREES", help="field of view across the image's long side, instead of --focal")
+    s.add_argument("--max-gap", type=_COUNT.flag("--max-gap", "is a number of frames, 0 or more"), metavar="FRAMES",
                    help="longest gap (frames without a detection, or a joint missing) that is filled by "
                         "interpolation; longer ones are left out, NaN (default 10, as Sports2D)")
     s.add_argument("--smooth", choices=["none", "butterworth", "one-euro"], default="none",
@@ -536,8 +583,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pin-feet", action="store_true", help="hold each ankle still while its foot is on the floor")
     s.add_argument("--trim", action="store_true", help="drop the frames before the person is first seen and after "
                                                        "they are last seen from the outputs")
-    s.add_argument("--min-score", type=float, default=0.3, help="keypoints below this confidence are filled")
-    s.add_argument("--person-height", type=float, metavar="METRES",
+    s.add_argument("--min-score", type=Limit(float, 0, 1).flag("--min-score"), default=0.3,
+                   help="keypoints below this confidence are filled")
+    s.add_argument("--person-height", type=Limit(float, 0.3, 3.0, lo_open=True, hi_open=True).flag(
+        "--person-height", "is a standing height in metres (0.3-3)"), metavar="METRES",
                    help="the person's standing height: the 3D body (and its distance) is scaled to it")
     s.add_argument("--lift-only", action="store_true",
                    help="do not average the lift with the detector's own 3D (BlazePose world landmarks)")
@@ -555,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jsonl", help="with --realtime: one JSON line per lifted frame to this file (- = stdout)")
     s.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
                    help="with --realtime: the lifting's number format (bf16: 2.7x faster, the output layer in fp32)")
-    s.add_argument("--threads", type=int, metavar="N",
+    s.add_argument("--threads", type=_THREADS.flag("--threads"), metavar="N",
                    help="with --realtime: torch threads for the lifting (default 1: a frame is too small to share "
                         "and more threads stall on a busy machine; 0: torch's default)")
     s.add_argument("--no-video", action="store_true", help="skip the mp4 render")
@@ -587,10 +636,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="speed of training, inference and streaming against the straightforward path")
     s.add_argument("--json", default=None, help="also write every figure to this JSON file")
     s.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    s.add_argument("--train-batch", type=int, default=1024, help="training batch (1024, the published recipe)")
-    s.add_argument("--repeats", type=int, default=3, help="timed repetitions per figure (median)")
-    s.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    s.add_argument("--parts", default=None, help="comma-separated subset: train_27,train_243,infer_243,stream_243,data_243")
+    s.add_argument("--train-batch", type=LIMITS["batch_size"].flag("--train-batch"), default=1024,
+                   help="training batch (1024, the published recipe)")
+    s.add_argument("--repeats", type=Limit(int, 1, 1000).flag("--repeats"), default=3,
+                   help="timed repetitions per figure (median)")
+    s.add_argument("--threads", type=_THREADS.flag("--threads"), default=0, help="torch threads (0: torch's default)")
+    s.add_argument("--parts", default=None,
+                   help="comma-separated subset: train_27,train_243,infer_243,stream_243,data_243")
     s.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("-q", "--quiet", action="store_true")
@@ -599,7 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="export a lifter checkpoint to ONNX")
     s.add_argument("--checkpoint", default="default", help="model file (default: the bundled COCO-17 lifter)")
     s.add_argument("--onnx", required=True, help="output .onnx file")
-    s.add_argument("--opset", type=int, default=17)
+    s.add_argument("--opset", type=Limit(int, 9, 20).flag("--opset"), default=17, help="ONNX opset (9-20)")
     s.add_argument("--overwrite", action="store_true")
     s.set_defaults(func=cmd_export)
 
@@ -615,7 +667,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    a = parser.parse_args(argv)
+    try:  # the flags' types check their numbers and raise PoseliftError naming the flag
+        a = parser.parse_args(argv)
+    except PoseliftError as e:
+        if "--debug" in (sys.argv[1:] if argv is None else argv):
+            raise
+        print(f"poselift: error: {e}", file=sys.stderr)
+        return 2
     try:
         return a.func(a)
     except PoseliftError as e:

@@ -98,7 +98,19 @@ class TrainConfig:
         """Screen normalisation for poses; intrinsics normalisation for trajectories."""
         return "intrinsic" if self.target == "trajectory" else "screen"
 
+    def check_numbers(self) -> None:
+        """Every number finite and in range (:data:`poselift.checks.LIMITS`; the model's own
+        settings are checked when its :class:`ModelConfig` is made); errors name the config key."""
+        from .checks import LIMITS
+
+        for key in self.__dataclass_fields__:
+            if key in LIMITS:
+                setattr(self, key, LIMITS[key].check(f"config key {key!r}", getattr(self, key)))
+        if not isinstance(self.model, ModelConfig):
+            raise PoseliftError(f"config key 'model' must be a ModelConfig, got {self.model!r:.40}")
+
     def validate(self) -> None:
+        self.check_numbers()
         if self.target not in ("pose", "trajectory"):
             raise PoseliftError(f"target must be 'pose' or 'trajectory', got {self.target!r}")
         from .data.protocols import DATASETS

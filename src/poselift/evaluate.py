@@ -20,9 +20,9 @@ from .data.dataset import root_relative
 from .data.windows import pad_sequence_torch
 from .errors import PoseliftError
 from .metrics import auc, mpjpe_frames, mpjve, n_mpjpe_frames, p_mpjpe_frames, pck
-from .models.temporal import ModelConfig, TemporalModel, build_model
+from .models.temporal import TemporalModel, build_model
 from .skeleton import H36M17, Skeleton, coco17_from_h36m17, flip_pose, get_skeleton
-from .train.checkpoint import load_checkpoint, read_meta
+from .train.checkpoint import load_checkpoint, model_config, read_meta
 
 METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
 SCALE = {"pck": 100.0, "auc": 100.0}  # percentages; every other figure metres â†’ mm
@@ -30,8 +30,8 @@ SCALE = {"pck": 100.0, "auc": 100.0}  # percentages; every other figure metres â
 
 def load_model(path, device: str = "cpu") -> tuple[TemporalModel, dict]:
     """The dilated model of a checkpoint, in eval mode."""
-    meta = read_meta(path)
-    model = build_model(ModelConfig.from_dict(meta["model"]))
+    meta = read_meta(path)  # the metadata's schema and sizes checked before anything is built
+    model = build_model(model_config(meta, path))
     load_checkpoint(path, model)
     return model.to(device).eval(), meta
 

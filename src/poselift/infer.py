@@ -44,7 +44,9 @@ def resolve_checkpoint(checkpoint, layout: str = "coco17") -> Path:
 def _check_keypoints(kp: np.ndarray, joints: int, path=None, model: str | None = None) -> np.ndarray:
     """Keypoints (T, J, 2) as float64, for a model (file name ``model``) of ``joints`` joints;
     errors name ``path``, the keypoints' source."""
-    kp = np.asarray(kp, dtype=np.float64)
+    from .checks import as_array
+
+    kp = as_array("keypoints", kp, np.float64, path)  # also tensors that require grad; ragged lists refused
     if kp.ndim != 3 or kp.shape[-1] != 2:
         raise PoseliftError(f"keypoints must be (frames, joints, 2), got shape {kp.shape}", path)
     if kp.shape[1] != joints:
@@ -88,8 +90,10 @@ class Lifter:
     def lift(self, keypoints: np.ndarray, width: int, height: int, source=None) -> np.ndarray:
         """Pixels (T, J, 2) → root-relative camera-frame 3D (T, J_out, 3), metres. Errors name
         ``source`` (where the keypoints came from) when given."""
+        from .checks import image_size
         from .skeleton import get_skeleton
 
+        width, height = image_size(width, height, source)
         kp = _check_keypoints(keypoints, self.joints_in, source, self.path.name)
         check_pixels(kp, width, height, source)
         x = normalize_screen_coordinates(kp, width, height).astype(np.float32)
@@ -117,7 +121,7 @@ class TrajectoryModel:
         from .skeleton import ROOT1, get_skeleton
 
         kp = _check_keypoints(keypoints, self.model.cfg.joints_in)
-        f, c = default_intrinsics(width, height, focal)
+        f, c = default_intrinsics(width, height, focal)  # checks the image size and the focal length
         uv = ((kp - c) / f).astype(np.float32)
         with torch.inference_mode():
             return predict_sequence(self.model, uv, self.flip_test, skeleton_in=get_skeleton(self.layout_in),
@@ -128,6 +132,9 @@ def lift(keypoints: np.ndarray, width: int, height: int, layout: str = "coco17",
          flip_test: bool = True) -> np.ndarray:
     """One call: pixels (T, 17, 2) in ``layout`` (coco17 or h36m17) → Human3.6M-17 3D (T, 17, 3),
     metres, root-relative, camera frame."""
+    from .checks import image_size
+
+    width, height = image_size(width, height)  # before the model is loaded
     return Lifter(checkpoint, flip_test=flip_test, layout=layout).lift(keypoints, width, height)
 
 
@@ -149,7 +156,13 @@ def default_intrinsics(width: int, height: int, focal: float | None = None, fov_
     ``fov_deg`` across the long side of the image (see :data:`DEFAULT_FOV_DEG`)."""
     import math
 
-    f = focal if focal else max(width, height) / 2 / math.tan(math.radians(fov_deg) / 2)
+    from .checks import image_size, in_range, positive
+
+    width, height = image_size(width, height)
+    if focal is not None:  # 0 is no focal length: refused, never replaced by the default
+        focal = positive("focal length", focal, unit="pixels")
+    fov_deg = in_range("field of view", fov_deg, 5, 170, unit="degrees")
+    f = focal if focal is not None else max(width, height) / 2 / math.tan(math.radians(fov_deg) / 2)
     return np.array([f, f], dtype=np.float64), np.array([width / 2, height / 2], dtype=np.float64)
 
 
@@ -261,10 +274,13 @@ def check_focal(focal: float | None = None, fov: float | None = None) -> None:
     """Refuse a focal length (pixels) or field of view (degrees) that cannot be one."""
     if focal is not None and fov is not None:
         raise PoseliftError("give --focal or --fov, not both")
-    if focal is not None and not (np.isfinite(focal) and focal > 0):
-        raise PoseliftError(f"--focal must be a positive number of pixels, got {focal!r}")
-    if fov is not None and not (np.isfinite(fov) and 5 <= fov <= 170):  # 5 degrees: a 400 mm lens (full frame)
-        raise PoseliftError(f"--fov must be degrees across the image's long side, 5-170, got {fov!r}")
+    from .checks import is_number
+
+    if focal is not None and not (is_number(focal) and np.isfinite(focal) and focal > 0):
+        raise PoseliftError(f"--focal must be a positive number of pixels, got {focal!r:.40}")
+    # 5 degrees: a 400 mm lens (full frame)
+    if fov is not None and not (is_number(fov) and np.isfinite(fov) and 5 <= fov <= 170):
+        raise PoseliftError(f"--fov must be degrees across the image's long side, 5-170, got {fov!r:.40}")
 
 
 def resolve_focal(width: int, height: int, focal: float | None = None, fov: float | None = None,
@@ -287,6 +303,24 @@ def resolve_focal(width: int, height: int, focal: float | None = None, fov: floa
             return float(found[0]), found[1]
     return (float(default_intrinsics(width, height)[0][0]),
             f"the default {DEFAULT_FOV_DEG:g}° across the long side; --focal or --fov set it")
+
+
+def image_and_rate(width, height, fps, input_width, input_height, input_fps, source=None) -> tuple[int, int, float]:
+    """(width, height, frame rate) of a clip: the given ones (checked, errors naming them), else
+    the input's (checked, errors naming ``source``); a frame rate of 0 or None in a file means
+    unknown: 30 frames per second. Nothing is ever silently replaced: a given 0 is an error."""
+    from .checks import MAX_IMAGE_SIDE, frame_rate, image_size, optional, whole
+
+    w = optional(whole, "width", width, 1, MAX_IMAGE_SIDE, unit="pixels")
+    h = optional(whole, "height", height, 1, MAX_IMAGE_SIDE, unit="pixels")
+    w, h = w or input_width, h or input_height
+    if not w or not h:
+        raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
+    w, h = image_size(w, h, source)
+    rate = optional(frame_rate, "fps", fps)
+    if rate is None:
+        rate = frame_rate("the input's frame rate", input_fps, source) if input_fps else 30.0
+    return w, h, rate
 
 
 def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int | None = None,
@@ -320,11 +354,14 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     the placed joints. With ``pin_feet`` each ankle is held still while its foot is on the floor
     (:mod:`poselift.contact`). The report gives the foot skate either way.
     """
+    from .checks import in_range, number, optional, whole
     from .detect.fill import MAX_GAP, fill_gaps, plan_gaps
 
-    w, h = width or seq.width, height or seq.height
-    if not w or not h:
-        raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
+    w, h, rate = image_and_rate(width, height, fps, seq.width, seq.height, seq.fps, source)
+    min_score = in_range("min_score", min_score, 0, 1)
+    max_gap = optional(whole, "max_gap", max_gap, 0)
+    person_height = optional(number, "person_height", person_height, 0.3, 3.0, lo_open=True, hi_open=True,
+                             unit="metres (a standing height)")
     traj_path = trajectory_checkpoint(seq.layout, trajectory)
     f_px, f_from = resolve_focal(w, h, focal, fov, source)
     plan = plan_gaps(seq, min_score, MAX_GAP if max_gap is None else max_gap)
@@ -392,7 +429,6 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     positions = np.full((T, 17, 3), np.nan)
     positions[kept] = rel + root_k * size
     notes.append(f"focal {f_px:.0f} px ({f_from})")
-    rate = float(fps or seq.fps or 30.0)
     if smooth != "none":
         from .smooth import smooth as smooth_motion
 

@@ -18,12 +18,12 @@ Every file is checked before anything is written (nothing is overwritten without
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from .checks import dumps
 from .errors import PoseliftError
 
 
@@ -107,7 +107,7 @@ def write_people_outputs(recs, out_dir, stem: str, *, video_path=None, video: bo
     from .data.formats import atomic_path
 
     with atomic_path(paths["people"], overwrite) as tmp:
-        Path(tmp).write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
+        Path(tmp).write_text(dumps(index, indent=1) + "\n", encoding="utf-8")
     write_html(paths["html"], None, fps=recs[0].fps, title=stem, overwrite=overwrite, frames=motions[0].frames,
                people=[(f"id {r.person_id}", m.positions_world, m.filled, c) for r, m, c in zip(recs, motions,
                                                                                             colours)])

@@ -30,7 +30,6 @@ clip the lifting took 7-10 ms per frame (p95) with one thread against 14-15 ms w
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .camera import normalize_screen_coordinates
+from .checks import dumps
 from .errors import PoseliftError
 from .skeleton import ROOT1, flip_pose, get_skeleton
 
@@ -96,7 +96,11 @@ class RealtimeLifter:
         from .infer import Lifter, TrajectoryModel, default_intrinsics, trajectory_checkpoint
         from .stream import Stream, check_threads
 
+        from .checks import image_size, in_range
+
         self.threads = check_threads(threads)
+        width, height = image_size(width, height)
+        min_score = in_range("min_score", min_score, 0, 1)
         if precision not in ("fp32", "bf16"):
             raise PoseliftError(f"precision must be fp32 or bf16, got {precision!r}")
         self.precision = precision
@@ -158,10 +162,17 @@ class RealtimeLifter:
             return self._push(keypoints, scores)
 
     def _push(self, keypoints, scores):
-        kp = self.fill(np.asarray(keypoints, dtype=np.float64), np.asarray(scores, dtype=np.float64))
+        from .checks import as_array
+
+        keypoints, scores = as_array("keypoints", keypoints), as_array("scores", scores)
+        n = self.skeleton.num_joints
+        if keypoints.shape != (n, 2) or scores.shape != (n,):
+            raise PoseliftError(f"a frame is keypoints ({n}, 2) and scores ({n},) in {self.layout}, got "
+                                f"{keypoints.shape} and {scores.shape}")
+        kp = self.fill(keypoints, scores)
         if kp is None:
             return None
-        usable = np.isfinite(keypoints).all(-1) & (np.asarray(scores) >= self.fill.min_score)
+        usable = np.isfinite(keypoints).all(-1) & (scores >= self.fill.min_score)
         self.recent.append((kp, scores, ~usable))
         x = normalize_screen_coordinates(kp, self.width, self.height).astype(np.float32)
         pose = self.pose.push(self._batch(x, self.skeleton))
@@ -275,15 +286,15 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
     import torch
     from tqdm.auto import tqdm
 
+    from .checks import whole
     from .detect.fill import MAX_GAP, MIN_SEEN_SHARE
-    from .infer import Reconstruction, output_flags, resolve_focal, write_outputs
+    from .infer import Reconstruction, image_and_rate, output_flags, resolve_focal, write_outputs
     from .render.export import Motion, frame_records, metadata
 
     source = str(source)
     info, frames = _frames(source, allow_pickle=allow_pickle, person=person, layout=layout, detector=detector)
-    w, h = width or info.get("width"), height or info.get("height")
-    if not w or not h:
-        raise PoseliftError("image size unknown for these keypoints: give --width and --height", source)
+    w, h, frame_rate = image_and_rate(width, height, fps, info.get("width"), info.get("height"), info.get("fps"),
+                                      source)
     f_px, f_from = resolve_focal(int(w), int(h), focal, fov, source if Path(source).is_file() else None)
     rt = RealtimeLifter(info["layout"], int(w), int(h), checkpoint=checkpoint, focal=f_px, flip=flip,
                         trajectory=trajectory, min_score=min_score, threads=threads, precision=precision)
@@ -292,8 +303,7 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
     from .smooth import OneEuroFilter
 
     smoother = OneEuroFilter() if smooth == "one-euro" else None
-    limit = MAX_GAP if max_gap is None else int(max_gap)
-    frame_rate = float(fps or info.get("fps") or 30.0)
+    limit = MAX_GAP if max_gap is None else whole("max_gap", max_gap, 0)
     layout_2d = get_skeleton(info["layout"])
     need = max(1, int(np.ceil(MIN_SEEN_SHARE * layout_2d.num_joints)))
     floor = OnlineFloor(round(frame_rate))
@@ -326,9 +336,9 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
                 m = row(pose, kp, sc, filled, t)
                 if t == skipped:
                     head = {k: v for k, v in metadata(m).items() if k not in ("num_frames", "world_from_camera")}
-                    sink.write(json.dumps({"type": "header", **head, "latency_frames": rt.latency}) + "\n")
+                    sink.write(dumps({"type": "header", **head, "latency_frames": rt.latency}) + "\n")
                 rec = next(frame_records(m))
-                sink.write(json.dumps({"type": "frame", **rec, "world_fixed": floor.fixed}) + "\n")
+                sink.write(dumps({"type": "frame", **rec, "world_fixed": floor.fixed}) + "\n")
                 sink.flush()
 
     try:

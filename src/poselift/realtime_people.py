@@ -16,13 +16,13 @@ several-person exports (:func:`~poselift.people.write_people_outputs`, no render
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from .checks import dumps
 from .errors import PoseliftError
 
 
@@ -45,7 +45,7 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     from .detect.base import MULTI_DETECTOR, get_detector
     from .detect.fill import MAX_GAP, MIN_SEEN_SHARE
     from .detect.multitrack import PeopleTracker
-    from .infer import Reconstruction, _is_video, output_flags, resolve_focal
+    from .infer import Reconstruction, _is_video, image_and_rate, output_flags, resolve_focal
     from .realtime import LIVE, OnlineFloor, RealtimeLifter, open_sink
     from .render.export import Motion, frame_records, metadata
     from .skeleton import get_skeleton
@@ -66,8 +66,7 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     else:
         vi = probe(source)
         frames, meta = iter_frames(source), {"width": vi.width, "height": vi.height, "fps": vi.fps, "frames": vi.frames}
-    w, h = int(width or meta["width"]), int(height or meta["height"])
-    rate = float(fps or meta.get("fps") or 30.0)
+    w, h, rate = image_and_rate(width, height, fps, meta.get("width"), meta.get("height"), meta.get("fps"), source)
     f_px, f_from = resolve_focal(w, h, focal, fov, None if live else source)
     det = get_detector(detector or MULTI_DETECTOR)
     layout = getattr(det, "layout", "coco17")
@@ -103,11 +102,11 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
                        info={"focal_px": round(f_px, 2), "focal_source": f_from})
             if not header_written:
                 head = {k: v for k, v in metadata(m).items() if k not in ("num_frames", "world_from_camera")}
-                sink.write(json.dumps({"type": "header", **head, "people": "all",
+                sink.write(dumps({"type": "header", **head, "people": "all",
                                        "latency_frames": st.rt.latency}) + "\n")
                 header_written = True
             rec = next(frame_records(m))
-            sink.write(json.dumps({"type": "frame", "person": pid, **rec, "world_fixed": floor.fixed}) + "\n")
+            sink.write(dumps({"type": "frame", "person": pid, **rec, "world_fixed": floor.fixed}) + "\n")
             sink.flush()
 
     try:

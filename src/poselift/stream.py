@@ -108,7 +108,10 @@ class Stream:
     keeps a batch-1 stream fast when other processes keep the cores busy (module docs)."""
 
     def __init__(self, model: TemporalModel | FoldedLifter, batch: int = 1, threads: int | None = None):
+        from .checks import whole
+
         self.threads = check_threads(threads)
+        batch = whole("batch", batch, 1, 1_000_000)
         folded = model if isinstance(model, FoldedLifter) else FoldedLifter(model.eval())
         self.model = folded
         self.batch = batch
@@ -143,7 +146,9 @@ class Stream:
         self.frames_in = 0
 
     def _as_input(self, keypoints) -> torch.Tensor:
-        x = torch.as_tensor(np.asarray(keypoints, dtype=np.float32) if not torch.is_tensor(keypoints) else keypoints)
+        from .checks import as_array
+
+        x = torch.from_numpy(as_array("frame", keypoints, np.float32).copy())  # tensors too (grad, GPU)
         if x.dim() == 2:
             x = x[None]
         if x.shape != (self.batch, self.joints_in, self.model.cfg.in_features):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import frame_rate
 from ..errors import PoseliftError
 from .bench import BenchSubject, check_metres, check_offsets, parse_block
 from .formats import load_npz
@@ -55,6 +56,9 @@ def load_train_file(path) -> list[MocapClip]:
     pos = d["positions"]
     if pos.ndim != 3 or pos.shape[2] != 3:
         raise PoseliftError(f"positions must be (frames, joints, 3), got {pos.shape}", path)
+    if pos.shape[1] != 17:
+        raise PoseliftError(f"positions have {pos.shape[1]} joints; CMU-17 training files hold the 17 "
+                            "Human3.6M joints (frames, 17, 3)", path)
     if not np.isfinite(pos).all():
         raise PoseliftError("positions contain NaN or inf", path)
     check_metres(pos, path)
@@ -62,7 +66,7 @@ def load_train_file(path) -> list[MocapClip]:
     names = [str(n) for n in d["clip_names"]]
     check_offsets(off, len(pos), len(names), path)
     desc = [str(s) for s in d["descriptions"]] if "descriptions" in d else [""] * len(names)
-    fps = float(d["fps"]) if "fps" in d else 50.0
+    fps = frame_rate("fps", d["fps"], path) if "fps" in d else 50.0
     subject = str(d["subject"])
     return [
         MocapClip(subject, names[i], desc[i], pos[off[i] : off[i + 1]].astype(np.float32), fps)
@@ -92,7 +96,7 @@ def load_bench_file(path) -> BenchSubject:
     ``positions_2d`` holds ``gt``, ``det`` and any further ``positions_2d_<source>``.
     """
     d = load_npz(path, BENCH_KEYS)
-    return parse_block(d, path, fps=float(d["fps"]) if "fps" in d else 50.0)
+    return parse_block(d, path, fps=frame_rate("fps", d["fps"], path) if "fps" in d else 50.0)
 
 
 def load_bench_dir(folder) -> list[BenchSubject]:

@@ -38,23 +38,58 @@ class ModelConfig:
     pose_from: str = "embedding"  # pose embedder: its pose head reads "embedding" (+ view code) or "trunk" features
 
     def __post_init__(self):
-        if not self.filter_widths:
+        """Every field of its type and within bounds (:data:`poselift.checks.LIMITS`), the
+        model's size bounded, before anything is allocated: configs come from flags, config
+        files and checkpoint metadata."""
+        from ..checks import LIMITS, MAX_LAYERS, MAX_PARAMETERS, MAX_RECEPTIVE_FIELD
+
+        fw = self.filter_widths
+        if not isinstance(fw, (list, tuple)):
+            raise PoseliftError(f"filter widths must be a list of odd whole numbers such as [3, 3, 3], got {fw!r:.40}")
+        if not fw:
             raise PoseliftError("architecture needs at least one filter width")
-        for w in self.filter_widths:
-            if w < 1 or w % 2 == 0:
-                raise PoseliftError(f"filter widths must be odd and positive (got {self.filter_widths})")
-        if self.channels < 1 or self.joints_in < 1 or self.joints_out < 1:
-            raise PoseliftError("channels and joint counts must be positive")
+        if len(fw) > MAX_LAYERS or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 or w % 2 == 0
+                                       for w in fw):
+            raise PoseliftError(f"filter widths must be odd and positive whole numbers, at most {MAX_LAYERS} of "
+                                f"them (got {fw!r:.60})")
+        self.filter_widths = [int(w) for w in fw]
+        if receptive_field(fw) > MAX_RECEPTIVE_FIELD:
+            raise PoseliftError(f"architecture {list(fw)} has a receptive field of {receptive_field(fw)} frames; "
+                                f"at most {MAX_RECEPTIVE_FIELD} are supported")
+        for key in ("channels", "dropout", "joints_in", "joints_out", "in_features", "embed_dim", "view_dim"):
+            setattr(self, key, LIMITS[key].check(key, getattr(self, key)))
+        for key in ("causal", "dense"):
+            if not isinstance(getattr(self, key), bool):
+                raise PoseliftError(f"{key} must be true or false, got {getattr(self, key)!r:.40}")
         if self.pose_from not in ("embedding", "trunk"):
-            raise PoseliftError(f"pose_from must be 'embedding' or 'trunk', got {self.pose_from!r}")
+            raise PoseliftError(f"pose_from must be 'embedding' or 'trunk', got {self.pose_from!r:.40}")
+        n = parameter_estimate(self)
+        if n > MAX_PARAMETERS:
+            raise PoseliftError(f"this model would have {n:,} parameters ({4 * n / 2**30:.0f} GiB); at most "
+                                f"{MAX_PARAMETERS:,} are supported (fewer channels or a narrower architecture)")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
+        if not isinstance(d, dict):
+            raise PoseliftError(f"model settings must be a table (dict) of settings, got {d!r:.40}")
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**known)
+
+
+def parameter_estimate(cfg: ModelConfig) -> int:
+    """The number of weights of ``cfg``'s model, from its settings alone (nothing allocated):
+    the convolutions, batch norms and output layer of the trunk (embedders add a little)."""
+    fw, C = cfg.filter_widths, cfg.channels
+    n = cfg.joints_in * cfg.in_features * C * fw[0] + 2 * C
+    dilation = fw[0]
+    for w in fw[1:]:
+        k = (w - 1) * dilation + 1 if cfg.dense else w
+        n += C * C * k + C * C + 4 * C
+        dilation *= w
+    return n + C * cfg.joints_out * 3 + (C + 1) * (cfg.embed_dim + cfg.view_dim) * (cfg.embed_dim > 0)
 
 
 def receptive_field(filter_widths) -> int:

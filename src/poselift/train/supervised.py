@@ -187,6 +187,7 @@ class Trainer:
         self.total = budget(cfg, len(self.sampler))
         self.dir = Path(cfg.checkpoint_dir)
         self.progress = progress and (self.dist is None or self.dist.main)
+        self.saved_at: int | None = None  # clips drawn when the last checkpoint was written, for errors
 
     def make_sampler(self) -> ClipSampler:
         return make_sampler(self.cfg, self.data)
@@ -219,7 +220,26 @@ class Trainer:
         """(file name, weights, meta) of each model file the run writes besides ``last``."""
         return [(MODEL, self.exported_weights(), self._meta())]
 
+    def diverged(self, what: str, batch: int) -> PoseliftError:
+        """The error that stops a run whose loss or weights are no longer finite (at ``batch``,
+        0-based, of the current epoch); nothing is saved from then on."""
+        kept = ("no checkpoint of this run was saved" if self.saved_at is None else
+                f"nothing saved past the checkpoint after {self.saved_at:,} clips")
+        return PoseliftError(f"training diverged: {what} at epoch {self.state.epoch + 1}, batch {batch + 1} "
+                             f"(learning rate {self.state.lr:g}); {kept}. Lower the learning rate (-lr) or check "
+                             "the training data", self.dir)
+
+    def check_finite(self) -> None:
+        """Refuse to save weights (raw, averaged, optimiser moments) that hold NaN or inf."""
+        tensors = list(self.model.state_dict().items()) + list((self.ema.state_dict() if self.ema else {}).items())
+        for st in self.optimizer.state.values():
+            tensors += [(f"optimiser {k}", v) for k, v in st.items() if torch.is_tensor(v)]
+        for name, t in tensors:
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise self.diverged(f"the weights hold NaN or inf ({name})", max(self.state.batch - 1, 0))
+
     def save(self) -> None:
+        self.check_finite()  # every process: they hold the same weights and stop together
         if self.dist and not self.dist.main:
             return
         if self.ema:
@@ -229,6 +249,7 @@ class Trainer:
         save_checkpoint(self.dir / LAST, self.model, dict(meta, weights="raw"), optimizer=self.optimizer, extra=extra)
         for name, weights, file_meta in self.exports():
             save_checkpoint(self.dir / name, self.model, file_meta, weights=weights)
+        self.saved_at = self.state.drawn
 
     def resume(self) -> bool:
         """Load ``last.safetensors`` from the checkpoint folder if there is one."""
@@ -236,7 +257,9 @@ class Trainer:
         if not path.exists():
             return False
         meta = load_checkpoint(path, self.model, self.optimizer)
-        saved = meta.get("train_config", {})
+        if not isinstance(meta.get("state"), dict):
+            raise PoseliftError("holds no training state (not a training checkpoint)", path)
+        saved = dict(meta.get("train_config") or {})
         mine = self.cfg.to_dict()
         keys = ("model", "batch_size", "lr", "lr_decay", "seed", "flip", "stride", "frame_stride", "downsample",
                 "random_cameras", "rig_cameras", "input_layout", "detector_noise", "detector_errors",
@@ -247,11 +270,12 @@ class Trainer:
         saved.setdefault("ema", 0.0)  # runs started before weight averaging existed had none
         for k, v in TrainConfig().to_dict().items():  # other settings added since: their defaults
             saved.setdefault(k, v)
-        saved["model"] = {**TrainConfig().model.to_dict(), **saved["model"]}
+        saved["model"] = {**TrainConfig().model.to_dict(), **(saved.get("model") or {})}
         diff = [k for k in keys if saved.get(k) != mine.get(k)]
         if diff:
             raise PoseliftError(f"cannot resume: the run was started with other settings ({', '.join(diff)})", path)
         self.state = TrainState.from_dict(meta["state"])
+        self.saved_at = self.state.drawn
         if self.ema:
             self.ema.load(load_tensors(path, "ema."), self.state.ema_updates)
         if self.dist:  # the checkpoint holds rank 0's generator: each process goes on with its own
@@ -308,6 +332,9 @@ class Trainer:
                 if n < len(batch):
                     batch = batch.take(n)
                 terms = self.step(batch)
+                if not math.isfinite(terms["loss"]):  # before anything is counted or saved
+                    bar.close()
+                    raise self.diverged(f"the loss is {terms['loss']}", b)
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v * n
                 n_sum += n
