@@ -340,6 +340,25 @@ def test_realtime_lifter_checks_its_numbers_and_frames():
     assert rt.push(torch.tensor(KP[0], requires_grad=True), torch.ones(17)) is None  # filling its latency
 
 
+@pytest.mark.parametrize("fps", [float("inf"), 0, -25, float("nan"), "30"], ids=repr)
+def test_writers_refuse_frame_rates_that_are_not_one(tmp_path, fps):
+    """No Infinity in the JSON, no BVH frame time of 0: the writers check fps themselves too."""
+    from poselift.render.bvh import write_bvh
+    from poselift.render.export import Motion
+    from poselift.render.html import write_html
+
+    from helpers import random_motion
+
+    pose = random_motion(5)
+    with pytest.raises(PoseliftError, match="fps must be a number greater than 0"):
+        Motion(pose, fps)
+    with pytest.raises(PoseliftError, match="fps must be a number greater than 0"):
+        write_bvh(tmp_path / "a.bvh", pose, fps=fps)
+    with pytest.raises(PoseliftError, match="fps must be a number greater than 0"):
+        write_html(tmp_path / "a.html", pose, fps=fps)
+    assert not any(tmp_path.iterdir())
+
+
 # ----------------------------------------------------------------------------- training never saves NaN
 
 def _trainer(tmp_path, **kw):

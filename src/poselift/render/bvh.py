@@ -197,8 +197,9 @@ def write_bvh(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, o
     Returns the path written.
     """
     P = _check_positions(positions, skeleton) @ WORLD_TO_BVH.T * CM_PER_M
-    if not fps > 0:
-        raise PoseliftError(f"fps must be positive, got {fps}")
+    from ..checks import frame_rate
+
+    fps = frame_rate("fps", fps)  # finite and positive: the frame time is 1 / fps
     order, offsets, end_sites, local = _solve(P, skeleton)
     root = order[0]
     lines = ["HIERARCHY"]

@@ -169,8 +169,9 @@ class Motion:
         sk = self.skeleton
         self.positions_cam = _check(self.positions_cam, sk, "positions_cam")
         T = len(self.positions_cam)
-        if not (isinstance(self.fps, (int, float, np.number)) and self.fps > 0):
-            raise PoseliftError(f"fps must be positive, got {self.fps}")
+        from ..checks import frame_rate
+
+        self.fps = frame_rate("fps", self.fps)  # finite and positive: never Infinity in JSON, never a 0 frame time
         self.fps = float(self.fps)
         if self.keypoints_2d is not None:
             layout = self.layout_2d or sk

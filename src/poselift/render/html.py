@@ -83,8 +83,9 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
         raise PoseliftError("every person needs the same number of frames")
     if not any(np.isfinite(P).all(-1).any() for _, P, _, _ in tracks):
         raise PoseliftError("positions hold no finite joint: nothing to draw")
-    if not fps > 0:
-        raise PoseliftError(f"fps must be positive, got {fps}")
+    from ..checks import frame_rate
+
+    fps = frame_rate("fps", fps)
     step = max(1, math.ceil(T / max_frames))
     shown = np.arange(0, T, step)
     groups = _bone_lines(skeleton)
