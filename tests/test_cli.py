@@ -185,3 +185,14 @@ def test_3dhp_prepare_and_evaluate_with_pck(tmp_path, capsys):
     assert "PCK" in capsys.readouterr().out
     r = json.loads(js.read_text())
     assert 0 <= r["pck"] <= 100 and 0 <= r["auc"] <= r["pck"] and r["frames"] == 27
+
+
+def test_version_and_the_public_api_are_listed(capsys):
+    import poselift
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"poselift {poselift.__version__}"
+    names = dir(poselift)
+    for name in ("lift", "infer_video", "Lifter", "Stream", "read_motion", "Motion", "__version__"):
+        assert name in names and getattr(poselift, name) is not None

@@ -17,3 +17,7 @@ def __getattr__(name):  # the one-call API, imported on first use (keeps ``impor
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'poselift' has no attribute {name!r}")
+
+
+def __dir__():  # the lazy names are part of the API: list them
+    return sorted(set(globals()) | set(__all__))
