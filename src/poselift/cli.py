@@ -122,9 +122,17 @@ def cmd_train(a) -> int:
                 raise PoseliftError("is a file, not a folder for the run's checkpoints (-c/--checkpoint-dir)",
                                     above)
             break
-    if (ckdir / "last.safetensors").exists() and not a.resume and not a.overwrite:
-        raise PoseliftError("holds a training run already (use --resume to continue it or --overwrite to restart)", ckdir)
+    from .train.run_folder import run_folder
+
+    # the folder checked (new, empty, or a run to resume or restart), locked, a killed run's leftovers removed
+    with run_folder(ckdir, resume=a.resume, overwrite=a.overwrite, lock=os.environ.get("RANK", "0") == "0"):
+        return _train(a, cfg, ckdir)
+
+
+def _train(a, cfg, ckdir: Path) -> int:
+    """``poselift train`` in its checked (and, in the main process, locked) run folder."""
     from .train import distributed
+    from .train.semi import make_trainer
 
     ctx = distributed.setup(cfg.device)  # torchrun: join the process group
     if ctx:
@@ -142,12 +150,7 @@ def cmd_train(a) -> int:
     if cfg.semi_supervised:
         print(f"semi-supervised: {trainer.unlabeled.num_frames:,} unlabeled frames in {len(trainer.unlabeled_data)} "
               f"sequences; warm-up {cfg.warmup} epoch(s)", file=sys.stderr)
-    if main_process:
-        ckdir.mkdir(parents=True, exist_ok=True)
-        from .data.formats import save_json
-
-        save_json(ckdir / "config.json", cfg.to_dict())
-    state = trainer.train()
+    state = trainer.train()  # config.json is written with each checkpoint (Trainer.save)
     if ctx:
         distributed.finish()
     if main_process:
@@ -684,9 +687,10 @@ def main(argv=None) -> int:
             raise
         print(f"poselift: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("poselift: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C; SIGTERM and SIGHUP too while outputs are open (poselift.transaction)
+        signum = getattr(e, "signum", 2)
+        print("poselift: interrupted" if signum == 2 else f"poselift: stopped by {e}", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":  # pragma: no cover

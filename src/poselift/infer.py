@@ -513,51 +513,71 @@ def load_input(source, *, allow_pickle: bool = False, person=None, layout: str |
     return load_keypoints(source, allow_pickle=allow_pickle, person=person or None, layout=layout)
 
 
-def _render_paths(out_dir, stem: str, video: bool, gif: bool, overwrite: bool) -> dict[str, Path]:
-    """Render file names; without ``overwrite`` refuses existing ones before anything runs."""
+def _render_paths(out_dir, stem: str, video: bool, gif: bool) -> dict[str, Path]:
+    """Render file names."""
     out_dir = Path(out_dir)
     paths = {"mp4": out_dir / f"{stem}_3d.mp4"} if video else {}
     if video and gif:
         paths["gif"] = out_dir / f"{stem}_3d.gif"
-    if not overwrite:
-        for p in paths.values():
-            if p.exists():
-                raise PoseliftError("exists already (use --overwrite to replace it)", p)
     return paths
+
+
+def output_names(stem: str, video: bool = True, gif: bool = False) -> list[str]:
+    """The names of the files :func:`write_outputs` writes."""
+    from .render.export import export_paths
+
+    return [p.name for p in list(export_paths(".", stem).values()) + list(_render_paths(".", stem, video,
+                                                                                          gif).values())]
 
 
 def write_outputs(rec: Reconstruction, out_dir, stem: str, *, video_path=None, video: bool = True, gif: bool = False,
                   overwrite: bool = False, progress: bool = True) -> dict[str, str]:
     """Exports (npz, json, csv, bvh, html; :func:`~poselift.render.export.export_all`) and
-    renders (mp4, gif) of a reconstruction."""
+    renders (mp4, gif) of a reconstruction, as one transaction (:mod:`poselift.transaction`):
+    every file appears, or none; without ``overwrite`` nothing is written if any exists."""
     from .render.export import export_all
     from .skeleton import get_skeleton
+    from .transaction import transaction
 
-    renders = _render_paths(out_dir, stem, video, gif, overwrite)  # exports check their own files
-    motion = rec.motion
-    outputs = dict(export_all(out_dir, stem, motion, overwrite=overwrite))
-    if video:
-        from .render.video import render_video
+    renders = _render_paths(out_dir, stem, video, gif)
+    with transaction(out_dir, output_names(stem, video, gif), overwrite=overwrite) as tx:
+        motion = rec.motion
+        outputs = dict(export_all(out_dir, stem, motion, overwrite=overwrite))
+        if video:
+            from .render.video import render_video
 
-        render_video(renders["mp4"], video_path, rec.keypoints, get_skeleton(rec.layout), motion.positions_world,
-                     rec.fps, overwrite=overwrite, gif_path=renders.get("gif"), progress=progress,
-                     image_size=(rec.width, rec.height), frames=motion.frames, filled=motion.filled,
-                     filled_2d=motion.filled_2d)
-        outputs.update(renders)
+            render_video(tx.path(renders["mp4"].name), video_path, rec.keypoints, get_skeleton(rec.layout),
+                         motion.positions_world, rec.fps, gif_path=tx.path(renders["gif"].name) if gif else None,
+                         progress=progress, image_size=(rec.width, rec.height), frames=motion.frames,
+                         filled=motion.filled, filled_2d=motion.filled_2d)
+            outputs.update(renders)
     return {k: str(v) for k, v in outputs.items()}
+
+
+def _user_checkpoint(checkpoint) -> Path | None:
+    """A checkpoint file the user gave (an input no output may replace), else None."""
+    return None if checkpoint is None or str(checkpoint) == "default" else Path(checkpoint)
 
 
 def _run(source: Path, out_dir, load: dict, recon: dict, *, video: bool, gif: bool, overwrite: bool,
          progress: bool) -> Reconstruction:
-    """Input → :class:`Reconstruction`, then (with ``out_dir``) its exports and renders."""
+    """Input → :class:`Reconstruction`, then (with ``out_dir``) its exports and renders: one
+    transaction (:mod:`poselift.transaction`) from before the (slow) detection on, so that the
+    output names are checked and the folder locked first, and nothing is left if it fails."""
+    from contextlib import nullcontext
+
+    from .transaction import transaction
+
     stem = source.stem if source.is_file() else source.name
-    if out_dir is not None:
-        _render_paths(out_dir, stem, video, gif, overwrite)  # fail before the (slow) detection
-    seq = load_input(source, progress=progress, **load)
-    rec = reconstruct(seq, source=source, **recon)
-    if out_dir is not None:
-        rec.outputs = write_outputs(rec, out_dir, stem, video_path=source if _is_video(source) else None,
-                                    video=video, gif=gif, overwrite=overwrite, progress=progress)
+    outputs = nullcontext() if out_dir is None else transaction(
+        out_dir, output_names(stem, video, gif), overwrite=overwrite,
+        inputs=[source, _user_checkpoint(recon.get("checkpoint"))])
+    with outputs:
+        seq = load_input(source, progress=progress, **load)
+        rec = reconstruct(seq, source=source, **recon)
+        if out_dir is not None:
+            rec.outputs = write_outputs(rec, out_dir, stem, video_path=source if _is_video(source) else None,
+                                        video=video, gif=gif, overwrite=overwrite, progress=progress)
     return rec
 
 

@@ -13,7 +13,8 @@ fitted to everyone's feet), so their positions relative to each other are kept. 
   everyone's 2D skeleton and id beside the 3D of everyone, one colour per person.
 
 Every file is checked before anything is written (nothing is overwritten without
-``overwrite``); each is written atomically.
+``overwrite``, no input ever), and all of them are one transaction (:mod:`poselift.transaction`):
+they appear together when everything has succeeded, or not at all.
 """
 
 from __future__ import annotations
@@ -76,19 +77,25 @@ def output_paths(out_dir, stem: str, ids: list[int], video: bool, gif: bool) -> 
 
 def write_people_outputs(recs, out_dir, stem: str, *, video_path=None, video: bool = True, gif: bool = False,
                          overwrite: bool = False, progress: bool = True) -> dict[str, str]:
-    """Every export of every person, the index, the joint viewer and the render (module docs)."""
+    """Every export of every person, the index, the joint viewer and the render (module docs),
+    as one transaction."""
+    from .transaction import transaction
+
+    paths = output_paths(out_dir, stem, [r.person_id for r in recs], video, gif)
+    with transaction(out_dir, [p.name for p in paths.values()], overwrite=overwrite) as tx:
+        _write_people(recs, out_dir, stem, paths, {k: tx.path(p.name) for k, p in paths.items()},
+                      video_path=video_path, video=video, overwrite=overwrite, progress=progress)
+    return {k: str(v) for k, v in paths.items()}
+
+
+def _write_people(recs, out_dir, stem: str, paths: dict, staged: dict, *, video_path, video: bool, overwrite: bool,
+                  progress: bool) -> None:
+    """:func:`write_people_outputs` into the transaction's staging files ``staged``."""
     from .render.export import export_all
     from .render.html import write_html
     from .render.video import PERSON_COLOURS, PersonDrawing, render_people
     from .skeleton import get_skeleton
 
-    ids = [r.person_id for r in recs]
-    paths = output_paths(out_dir, stem, ids, video, gif)
-    if not overwrite:
-        for p in paths.values():
-            if p.exists():
-                raise PoseliftError("exists already (use --overwrite to replace it)", p)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
     motions = [r.motion for r in recs]
     colours = [PERSON_COLOURS[k % len(PERSON_COLOURS)] for k in range(len(recs))]
     for r, m in zip(recs, motions):
@@ -106,18 +113,17 @@ def write_people_outputs(recs, out_dir, stem: str, *, video_path=None, video: bo
             "report": r.report})
     from .data.formats import atomic_path
 
-    with atomic_path(paths["people"], overwrite) as tmp:
+    with atomic_path(staged["people"], overwrite) as tmp:
         Path(tmp).write_text(dumps(index, indent=1) + "\n", encoding="utf-8")
-    write_html(paths["html"], None, fps=recs[0].fps, title=stem, overwrite=overwrite, frames=motions[0].frames,
+    write_html(staged["html"], None, fps=recs[0].fps, title=stem, overwrite=overwrite, frames=motions[0].frames,
                people=[(f"id {r.person_id}", m.positions_world, m.filled, c) for r, m, c in zip(recs, motions,
                                                                                             colours)])
     if video:
         drawings = [PersonDrawing(r.keypoints, m.positions_world, m.filled_2d, m.filled, f"id {r.person_id}", c)
                     for r, m, c in zip(recs, motions, colours)]
-        render_people(paths["mp4"], video_path, drawings, get_skeleton(recs[0].layout), recs[0].fps,
-                      overwrite=overwrite, gif_path=paths.get("gif"), progress=progress,
+        render_people(staged["mp4"], video_path, drawings, get_skeleton(recs[0].layout), recs[0].fps,
+                      overwrite=overwrite, gif_path=staged.get("gif"), progress=progress,
                       image_size=(recs[0].width, recs[0].height), frames=motions[0].frames)
-    return {k: str(v) for k, v in paths.items()}
 
 
 def infer_people(source, out_dir=None, *, progress: bool = True, video: bool = True, gif: bool = False,
@@ -134,20 +140,26 @@ def infer_people(source, out_dir=None, *, progress: bool = True, video: bool = T
     if not _is_video(source):
         raise PoseliftError("--people all needs a video (keypoint files: one person at a time, --person k)", source)
     stem = source.stem
-    if out_dir is not None and not overwrite:  # the fixed names, before the (slow) detection
-        for p in output_paths(out_dir, stem, [], video, gif).values():
-            if p.exists():
-                raise PoseliftError("exists already (use --overwrite to replace it)", p)
-    det = get_detector(detector or MULTI_DETECTOR)
-    try:
-        people = detect_people(source, det, progress=progress)
-    finally:
-        det.close()
-    recs, notes = reconstruct_people(people, trim=trim, source=source, **options)
-    outputs = {}
-    if out_dir is not None:
-        outputs = write_people_outputs(recs, out_dir, stem, video_path=source, video=video, gif=gif,
-                                       overwrite=overwrite, progress=progress)
+    from contextlib import nullcontext
+
+    from .infer import _user_checkpoint
+    from .transaction import transaction
+
+    # the fixed names checked and the folder locked before the (slow) detection; one transaction to the end
+    written = nullcontext() if out_dir is None else transaction(
+        out_dir, [p.name for p in output_paths(out_dir, stem, [], video, gif).values()], overwrite=overwrite,
+        inputs=[source, _user_checkpoint(options.get("checkpoint"))])
+    with written:
+        det = get_detector(detector or MULTI_DETECTOR)
+        try:
+            people = detect_people(source, det, progress=progress)
+        finally:
+            det.close()
+        recs, notes = reconstruct_people(people, trim=trim, source=source, **options)
+        outputs = {}
+        if out_dir is not None:
+            outputs = write_people_outputs(recs, out_dir, stem, video_path=source, video=video, gif=gif,
+                                           overwrite=overwrite, progress=progress)
     report = f"{len(recs)} people lifted (ids {', '.join(str(r.person_id) for r in recs)})"
     if notes:
         report += "; " + "; ".join(notes)

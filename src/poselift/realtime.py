@@ -214,7 +214,10 @@ def _detected_frames(source: str, live: bool, person, detector: str):
 
     det = get_detector(detector)
     if live:
+        from .transaction import until_stopped
+
         frames, meta = iter_live_frames(source)
+        frames = until_stopped(frames)  # the first SIGINT/SIGTERM ends a live stream: what came is kept
     else:
         vi = probe(source)
         frames, meta = iter_frames(source), {"width": vi.width, "height": vi.height, "fps": vi.fps, "frames": vi.frames}
@@ -234,12 +237,57 @@ def _detected_frames(source: str, live: bool, person, detector: str):
     return dict(meta, layout=layout), gen()
 
 
+def stream_transaction(names):
+    """Decorates a realtime run ``fn(source, out_dir, *, checkpoint, jsonl, overwrite, ...)``:
+    before the first frame its exports (``names(stem)`` in ``out_dir``) and the folder of its
+    JSON lines file are opened as transactions (:mod:`poselift.transaction`; one when they are
+    the same folder): names checked, folders locked, everything committed together at the end
+    or removed on failure or interruption. The JSON lines are the one file written as the run
+    goes: into ``<file>.part`` (:func:`open_sink`), renamed onto ``<file>`` in the commit."""
+    import functools
+    import inspect
+
+    def wrap(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            from contextlib import ExitStack
+
+            from .infer import _user_checkpoint
+            from .transaction import transaction
+
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            v = bound.arguments
+            src = Path(str(v["source"]))
+            inputs = [src if src.exists() else None, _user_checkpoint(v.get("checkpoint"))]
+            with ExitStack() as stack:
+                if v["out_dir"] is not None:
+                    stack.enter_context(transaction(v["out_dir"], names(src.stem if src.exists() else "stream"),
+                                                    overwrite=v["overwrite"], inputs=inputs))
+                if v["jsonl"] and str(v["jsonl"]) != "-":
+                    stack.enter_context(transaction(Path(v["jsonl"]).parent, overwrite=v["overwrite"],
+                                                    inputs=inputs))
+                return fn(*args, **kwargs)
+
+        return run
+
+    return wrap
+
+
 def open_sink(jsonl, overwrite: bool = False):
-    """Where JSON lines go: None, stdout for ``-``, or a new file (an existing one is refused
-    unless ``overwrite``)."""
+    """Where JSON lines go: None, stdout for ``-``, or a file (an existing one is refused unless
+    ``overwrite``). Inside a run (:func:`stream_transaction`) the file is written as
+    ``<file>.part`` and becomes ``<file>`` when the run has succeeded."""
     if jsonl == "-":
         return sys.stdout
     if jsonl:
+        from .transaction import active
+
+        tx = active(Path(jsonl).parent)
+        if tx is not None:
+            return open(tx.part(Path(jsonl).name, overwrite), "w", encoding="utf-8")
         if Path(jsonl).exists() and not overwrite:
             raise PoseliftError("exists already (use --overwrite to replace it)", jsonl)
         return open(jsonl, "w", encoding="utf-8")
@@ -268,6 +316,13 @@ class OnlineFloor:
         self.R, self.origin = floor_transform(np.stack(self.poses))
 
 
+def _export_names(stem: str) -> list[str]:
+    from .infer import output_names
+
+    return output_names(stem, video=False)
+
+
+@stream_transaction(_export_names)
 def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = False, person=0, layout=None,
                  width=None, height=None, fps=None, focal=None, fov=None, trajectory: str = "auto",
                  min_score: float = 0.3, max_gap: int | None = None, jsonl=None, overwrite: bool = False,
@@ -354,6 +409,8 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
                 bar.update(1)
         out(rt.flush())
     finally:
+        if hasattr(frames, "close"):  # a live source's reader (and its signal handling) ends here
+            frames.close()
         if sink is not None and sink is not sys.stdout:
             sink.close()
     if not poses:

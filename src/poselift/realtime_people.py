@@ -24,6 +24,7 @@ import numpy as np
 
 from .checks import dumps
 from .errors import PoseliftError
+from .realtime import stream_transaction
 
 
 class _PersonStream:
@@ -33,6 +34,13 @@ class _PersonStream:
         self.rt, self.start, self.pushed, self.emitted, self.unseen, self.run = lifter, start, 0, 0, 0, 0
 
 
+def _fixed_names(stem: str) -> list[str]:
+    from .people import output_paths
+
+    return [p.name for p in output_paths(".", stem, [], video=False, gif=False).values()]
+
+
+@stream_transaction(_fixed_names)
 def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, height=None, fps=None, focal=None,
                         fov=None, trajectory: str = "auto", min_score: float = 0.3, max_gap: int | None = None,
                         jsonl=None, overwrite: bool = False, progress: bool = True, detector: str | None = None,
@@ -62,7 +70,10 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     if smooth not in ("none", "one-euro"):
         raise PoseliftError(f"realtime smoothing is 'none' or 'one-euro' (causal), got {smooth!r}")
     if live:
+        from .transaction import until_stopped
+
         frames, meta = iter_live_frames(source)
+        frames = until_stopped(frames)  # the first SIGINT/SIGTERM ends a live stream: what came is kept
     else:
         vi = probe(source)
         frames, meta = iter_frames(source), {"width": vi.width, "height": vi.height, "fps": vi.fps, "frames": vi.frames}
@@ -140,6 +151,8 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
             emit(pid, st, st.rt.flush())
     finally:
         det.close()
+        if hasattr(frames, "close"):  # a live source's reader (and its signal handling) ends here
+            frames.close()
         if sink is not None and sink is not sys.stdout:
             sink.close()
     total = t + 1

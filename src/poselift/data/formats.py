@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -99,6 +100,32 @@ def load_pickled_npz(path, keys: tuple[str, ...], allow_pickle: bool = False) ->
     return {k: v.item() if v.dtype == object and v.ndim == 0 else v for k, v in out.items()}
 
 
+def _temp_prefix(name: str) -> str:
+    """The start of an atomic writer's temporary file names for ``name``: ``.<name>.``, the
+    name cut short so that a name near the file system's limit still has a temporary file
+    (then ``<pid>.<random>.tmp``)."""
+    return f".{name[:48]}."
+
+
+def _remove_stale_temps(parent: Path, prefix: str) -> None:
+    """Remove temporary files of ``prefix`` left in ``parent`` by processes that are gone
+    (killed while writing: SIGKILL runs no cleanup)."""
+    from ..transaction import pid_alive
+
+    pattern = re.compile(re.escape(prefix) + r"(\d+)\.[a-z0-9_]{8}\.tmp$")
+    try:
+        with os.scandir(parent) as entries:
+            stale = [e.path for e in entries if e.name.startswith(prefix) and (m := pattern.match(e.name))
+                     and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1)))]
+    except OSError:
+        return
+    for p in stale:
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
+
+
 @contextmanager
 def atomic_path(path, overwrite: bool = True):
     """Yield a temporary path next to ``path``; on success it is renamed onto ``path``.
@@ -109,9 +136,11 @@ def atomic_path(path, overwrite: bool = True):
     if not overwrite and path.exists():
         raise PoseliftError("exists already (use --overwrite to replace it)", path)
     parent = path.parent
+    prefix = _temp_prefix(path.name)
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+        _remove_stale_temps(parent, prefix)
+        fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=parent)
     except OSError as e:
         raise PoseliftError(f"cannot write here ({e.strerror})", parent) from None
     os.close(fd)

@@ -401,27 +401,27 @@ def export_all(out_dir, stem: str, motion, overwrite: bool = False, **kwargs) ->
     (with 2D input), ``bvh`` ``<stem>.bvh`` (world frame; a BVH has no missing values, so
     left-out frames and joints are interpolated there, held at the ends) and ``html``
     ``<stem>.html`` (interactive 3D view of the world frame). See docs/formats.md. Without
-    ``overwrite`` nothing is written if any of these files exists already.
+    ``overwrite`` nothing is written if any of these files exists already. The files are one
+    transaction (:mod:`poselift.transaction`): all of them appear, or none (that of the caller
+    when one is open on ``out_dir``).
     """
+    from ..transaction import transaction
     from .bvh import write_bvh
     from .html import write_html
 
     m = _as_motion(motion, **kwargs)
     paths = export_paths(out_dir, stem, m.keypoints_2d is not None)
-    if not overwrite:
-        for p in paths.values():
-            if p.exists():
-                raise PoseliftError("exists already (use --overwrite to replace it)", p)
-    world = m.positions_world
-    write_npz(paths["npz"], m, overwrite)
-    write_json(paths["json"], m, overwrite)
-    write_csv(paths["csv_camera"], m, "camera", overwrite)
-    write_csv(paths["csv_world"], m, "world", overwrite)
-    if "csv_2d" in paths:
-        write_csv(paths["csv_2d"], m, "2d", overwrite)
-    write_bvh(paths["bvh"], interpolate_missing(world), m.skeleton, m.fps, overwrite)
-    write_html(paths["html"], world, m.skeleton, m.fps, title=stem, overwrite=overwrite, frames=m.frames,
-               filled=m.filled)
+    with transaction(out_dir, [p.name for p in paths.values()], overwrite=overwrite) as tx:
+        staged = {k: tx.path(p.name) for k, p in paths.items()}
+        world = m.positions_world
+        write_npz(staged["npz"], m)
+        write_json(staged["json"], m)
+        write_csv(staged["csv_camera"], m, "camera")
+        write_csv(staged["csv_world"], m, "world")
+        if "csv_2d" in staged:
+            write_csv(staged["csv_2d"], m, "2d")
+        write_bvh(staged["bvh"], interpolate_missing(world), m.skeleton, m.fps)
+        write_html(staged["html"], world, m.skeleton, m.fps, title=stem, frames=m.frames, filled=m.filled)
     return paths
 
 

@@ -35,6 +35,7 @@ from .ema import WeightAverage
 
 LAST = "last.safetensors"  # full training state
 MODEL = "model.safetensors"  # weights + config, for evaluation and inference
+CONFIG = "config.json"  # the run's settings, for people to read
 
 
 def planned_epochs(cfg: TrainConfig, epoch_size: int) -> int:
@@ -246,9 +247,20 @@ class Trainer:
             self.state.ema_updates = self.ema.updates
         meta = self._meta()
         extra = {f"ema.{k}": v for k, v in self.ema.state_dict().items()} if self.ema else None
-        save_checkpoint(self.dir / LAST, self.model, dict(meta, weights="raw"), optimizer=self.optimizer, extra=extra)
-        for name, weights, file_meta in self.exports():
-            save_checkpoint(self.dir / name, self.model, file_meta, weights=weights)
+        from ..checks import json_safe
+        from ..data.formats import save_json
+        from ..transaction import transaction
+
+        # one transaction (poselift.transaction): a kill at any moment leaves the previous checkpoint whole;
+        # renamed in this order, last.safetensors (how far the run got) after the model files
+        with transaction(self.dir, overwrite=True) as tx:
+            for name, weights, file_meta in self.exports():
+                save_checkpoint(tx.path(name), self.model, file_meta, weights=weights)
+                tx.claim(Path(name).with_suffix(".json").name)
+            save_json(tx.path(CONFIG), json_safe(self.cfg.to_dict()))
+            tx.claim(Path(LAST).with_suffix(".json").name)
+            save_checkpoint(tx.path(LAST), self.model, dict(meta, weights="raw"), optimizer=self.optimizer,
+                            extra=extra)
         self.saved_at = self.state.drawn
 
     def resume(self) -> bool:
