@@ -215,7 +215,10 @@ def load_calibration_json(path, subject: str | None = None) -> dict[str, list[Ca
 
     Returns ``{subject: [Camera, ...]}`` (translation converted from mm to metres).
     """
+    from .data.filetype import check_input_file
+
     path = Path(path)
+    check_input_file(path, "a camera calibration JSON file", max_bytes=64 << 20, missing="camera file not found")
     try:
         spec = json.loads(path.read_text())
         intr = spec["intrinsics"]

@@ -685,12 +685,58 @@ def main(argv=None) -> int:
     except PoseliftError as e:
         if a.debug:
             raise
-        print(f"poselift: error: {e}", file=sys.stderr)
+        print(f"poselift: error: {_one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:  # Ctrl-C; SIGTERM and SIGHUP too while outputs are open (poselift.transaction)
         signum = getattr(e, "signum", 2)
         print("poselift: interrupted" if signum == 2 else f"poselift: stopped by {e}", file=sys.stderr)
         return 128 + signum
+    except (OSError, MemoryError) as e:  # the system's errors: one line naming the file (or flag) at fault
+        if a.debug:
+            raise
+        print(f"poselift: error: {_one_line(system_error_message(e, a))}", file=sys.stderr)
+        return 2
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
+_OUTPUT_FLAGS = ("out", "json", "jsonl", "onnx", "checkpoint_dir")
+_INPUT_FLAGS = ("source", "bench", "dataset", "checkpoint", "config", "train_dir")
+_WRITE_ERRNOS = {"ENOSPC", "EDQUOT", "EFBIG", "EROFS"}
+
+
+def _flag_value(a, names) -> str | None:
+    for name in names:
+        value = getattr(a, name, None)
+        if isinstance(value, (str, os.PathLike)) and str(value) and str(value) != "-":
+            return os.fspath(value)
+    return None
+
+
+def system_error_message(e: BaseException, a=None) -> str:
+    """``<file>: <what went wrong>`` for an OSError or MemoryError that reached the command line:
+    the file the system named, else the output (for a full disk) or input the command was
+    given; the errno's wording, not Python's."""
+    from .data.filetype import errno_name, os_error_text
+
+    if isinstance(e, MemoryError):
+        where = _flag_value(a, _INPUT_FLAGS) if a is not None else None
+        text = "out of memory (the input is too large for this machine's memory)"
+        return f"{where}: {text}" if where else text
+    name, text = errno_name(e), os_error_text(e)
+
+    def _name(value) -> str:
+        return os.fsdecode(value) if isinstance(value, (bytes, os.PathLike)) else str(value)
+
+    where = _name(e.filename) if e.filename not in (None, "") else None
+    if where is not None and e.filename2 not in (None, ""):
+        where = f"{where} -> {_name(e.filename2)}"
+    if where is None and a is not None:
+        order = _OUTPUT_FLAGS + _INPUT_FLAGS if name in _WRITE_ERRNOS else _INPUT_FLAGS + _OUTPUT_FLAGS
+        where = _flag_value(a, order)
+    return f"{where}: {text}" if where else text
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -179,7 +179,10 @@ def check_types(cls, values: dict) -> dict:
 
 
 def load_toml(path) -> dict:
+    from .data.filetype import check_input_file
+
     path = Path(path)
+    check_input_file(path, "a TOML config file", max_bytes=16 << 20, missing="config file not found")
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)

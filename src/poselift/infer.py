@@ -57,9 +57,19 @@ def _check_keypoints(kp: np.ndarray, joints: int, path=None, model: str | None =
     return kp
 
 
+#: Keypoints farther than this many image sizes outside the image are not pixel coordinates.
+FAR_OUT = 10
+
+
 def check_pixels(kp: np.ndarray, width: int, height: int, path=None) -> None:
-    """Refuse keypoints that look normalised (all within [-1.5, 1.5]) where pixels are expected."""
+    """Refuse keypoints that look normalised (all within [-1.5, 1.5]) where pixels are expected,
+    or that lie far outside the image (more than :data:`FAR_OUT` image sizes: 1e30, -1e9...)."""
     finite = kp[np.isfinite(kp)]
+    side = max(width, height)
+    if finite.size and np.abs(finite).max() > FAR_OUT * side:
+        worst = finite[np.argmax(np.abs(finite))]
+        raise PoseliftError(f"a keypoint coordinate is {worst:.3g}, far outside the {width}x{height} image "
+                            "(pixel coordinates expected)", path)
     if finite.size and max(width, height) > 16 and np.abs(finite).max() <= 1.5:
         raise PoseliftError(f"keypoints look normalised (every coordinate within [-1.5, 1.5]) but pixels of a "
                             f"{width}x{height} image are expected: give pixel coordinates", path)
@@ -178,7 +188,24 @@ def estimate_trajectory(pose_rel: np.ndarray, keypoints: np.ndarray, scores: np.
 
 
 def _is_video(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_SUFFIXES
+    """A video by its suffix, or by its content (an MP4, Matroska / WebM or AVI file with
+    another suffix); never opens what is not a regular file."""
+    path = Path(path)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return True
+    import os
+    import stat
+
+    from .data.filetype import describe
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except (OSError, ValueError):
+        return False
+    return "video" in (describe(head) or "")
 
 
 @dataclass
@@ -212,6 +239,7 @@ class Reconstruction:
     focal: float | None = None  # pixels
     focal_source: str = ""
     person_id: int | None = None  # the tracker's identity when several people were tracked
+    times: np.ndarray | None = None  # (T,) seconds of each row, from the video's frame times when it has them
 
     @property
     def summary(self) -> str:
@@ -233,7 +261,7 @@ class Reconstruction:
         return Motion(self.positions_cam, self.fps, keypoints_2d=self.keypoints, scores=self.scores,
                       layout_2d=get_skeleton(self.layout), filled=self.filled, filled_2d=self.filled_2d,
                       frames=self.frames, world_rotation=self.world_rotation, world_origin=self.world_origin,
-                      info=info)
+                      info=info, times=self.times)
 
     @property
     def positions_world(self) -> np.ndarray:
@@ -454,7 +482,8 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     return Reconstruction(positions[rows], keypoints[rows], scores[rows], layout, int(w), int(h), rate, how,
                           "; ".join(notes), str(lifter.path),
                           filled=filled[rows], filled_2d=filled_2d[rows], frames=frames[rows], world_rotation=R,
-                          world_origin=origin, focal=f_px, focal_source=f_from, person_id=seq.person_id)
+                          world_origin=origin, focal=f_px, focal_source=f_from, person_id=seq.person_id,
+                          times=None if seq.times is None else seq.times[rows])
 
 
 def _feet(positions: np.ndarray, R: np.ndarray, origin: np.ndarray, fps: float, pin: bool) -> tuple[np.ndarray, str]:
@@ -487,9 +516,10 @@ def load_input(source, *, allow_pickle: bool = False, person=None, layout: str |
     is detected and tracked (:func:`~poselift.detect.base.detect_people`) and that person is
     returned (:func:`~poselift.detect.base.choose_person`). Keypoint files: ``person`` k picks
     the k-th most visible person (default 0)."""
+    from .data.filetype import check_exists
+
     source = Path(source)
-    if not source.exists():
-        raise PoseliftError("file not found", source)
+    check_exists(source)
     if _is_video(source):
         from .detect.base import MULTI_DETECTOR, choose_person, detect_people, detect_video, get_detector
 

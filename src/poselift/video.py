@@ -60,11 +60,13 @@ class VideoInfo:
 
 
 def _check_file(path) -> Path:
+    """``path`` once it is known to be a regular file (a FIFO or a device is refused before
+    FFmpeg opens it: either could block or never end)."""
+    from .data.filetype import check_input_file
+
     path = Path(path)
-    if not path.exists():
-        raise PoseliftError("no such file", path)
-    if not path.is_file():
-        raise PoseliftError("not a file", path)
+    if check_input_file(path, "a video file").st_size == 0:
+        raise PoseliftError("is an empty file, not a video", path)
     return path
 
 
@@ -83,8 +85,10 @@ def _open(path, target=None, unreadable: str = "not a readable video", unopenabl
     except OSError as e:
         raise PoseliftError(f"{unopenable} ({e.strerror or e})", path) from None
     if not container.streams.video:
+        audio = bool(container.streams.audio)
         container.close()
-        raise PoseliftError("has no video stream", path)
+        raise PoseliftError("has no video stream" + (" (audio only)" if audio else
+                                                     " (nor any other: a damaged or cut-off file?)"), path)
     return container
 
 
@@ -167,6 +171,16 @@ def iter_frames(path, max_frames: int | None = None) -> Iterator[np.ndarray]:
     yielded. Errors (missing file, not a video, undecodable codec, corrupt data) raise
     :class:`PoseliftError` naming ``path``. Closing the generator closes the file.
     """
+    for image, _ in iter_timed_frames(path, max_frames):
+        yield image
+
+
+def iter_timed_frames(path, max_frames: int | None = None) -> Iterator[tuple[np.ndarray, float]]:
+    """:func:`iter_frames` with each frame's time: ``(image, seconds)``, the seconds from the
+    first frame's presentation time stamp in the container (``pts × time_base``), so that a
+    variable-frame-rate video (phones) keeps its real timing. A frame without a time stamp, or
+    with one that does not move forward, is placed one average frame interval after the
+    previous frame."""
     path = _check_file(path)
     if max_frames is not None and max_frames <= 0:
         return
@@ -175,7 +189,9 @@ def iter_frames(path, max_frames: int | None = None) -> Iterator[np.ndarray]:
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame-threaded decoding: faster, same output
+        step = 1.0 / (_rate(stream) or 30.0)
         count = 0
+        first = previous = None
         decoder = container.decode(stream)
         while True:
             try:
@@ -186,12 +202,31 @@ def iter_frames(path, max_frames: int | None = None) -> Iterator[np.ndarray]:
                 where = f"frame {count}" if count else "the first frame"
                 raise PoseliftError(f"cannot decode {where} ({_ffmpeg_message(e)})", path) from None
             image = frame.to_ndarray(format="rgb24")
-            yield _upright(image, _rotation(frame))
+            t = _frame_time(frame)
+            if first is None and t is not None:
+                first = t
+            t = None if t is None else t - first
+            if t is None or previous is not None and not t > previous:
+                t = 0.0 if previous is None else previous + step
+            previous = t
+            yield _upright(image, _rotation(frame)), t
             count += 1
             if max_frames is not None and count >= max_frames:
                 break
     finally:
         container.close()
+
+
+def _frame_time(frame) -> float | None:
+    """Presentation time of a decoded frame in seconds (None without a usable time stamp)."""
+    try:
+        pts, base = frame.pts, frame.time_base
+        if pts is None or base is None:
+            return None
+        t = float(pts * base)
+    except (AttributeError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return t if math.isfinite(t) else None
 
 
 def iter_live_frames(source: str) -> tuple[Iterator[np.ndarray], dict]:

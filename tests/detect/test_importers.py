@@ -366,3 +366,158 @@ def test_person_and_layout_arguments_are_checked(tmp_path):
         load_keypoints(path, person=-1)
     with pytest.raises(PoseliftError, match="coco17"):
         load_keypoints(openpose_folder(tmp_path / "op"), layout="h36m17")
+
+
+# --------------------------------------------------------------------- frame order and gaps (issue 17)
+
+
+def _one_person_openpose(t):
+    return {"version": 1.3, "people": [openpose_person(pose_a(t), 0.9, np.zeros(17, bool), BODY25)]}
+
+
+def test_openpose_frames_follow_their_numbers_and_gaps_are_kept(tmp_path):
+    folder = tmp_path / "op"
+    folder.mkdir()
+    numbers = [3, 4, 5, 9, 10, 11, 100]  # unpadded: by name 10, 100, 11, 3, ...; 6-8 and 12-99 missing
+    for n in numbers:
+        write_json(folder / f"clip_{n}_keypoints.json", _one_person_openpose(n))
+    seq = load_keypoints(folder)
+    assert len(seq) == 100 - 3 + 1  # the first file is frame 0; the gaps are frames without a person
+    seen = np.isfinite(seq.keypoints).all(-1).any(-1)
+    np.testing.assert_array_equal(np.flatnonzero(seen), np.array(numbers) - 3)
+    for n in numbers:  # each file's person where its number puts it
+        np.testing.assert_allclose(seq.keypoints[n - 3], pose_a(n), atol=1e-3)
+    assert any("files numbered 3-100" in note and "91 numbers without a file" in note for note in seq.notes)
+
+
+def test_openpose_padded_and_unpadded_numbers_sort_alike(tmp_path):
+    for pad in (0, 12):
+        folder = tmp_path / f"pad{pad}"
+        folder.mkdir()
+        for n in (0, 1, 2, 10, 11):
+            write_json(folder / f"v_{n:0{pad}d}_keypoints.json", _one_person_openpose(n))
+        seq = load_keypoints(folder)
+        assert len(seq) == 12
+        np.testing.assert_allclose(seq.keypoints[10], pose_a(10), atol=1e-3)
+        assert not np.isfinite(seq.keypoints[3:10]).any()
+
+
+@pytest.mark.parametrize("names,message,named", [
+    (["c_0_keypoints.json", "c_1_keypoints.json", "c_keypoints.json"], "no frame number", "c_keypoints.json"),
+    (["c_1_keypoints.json", "c_01_keypoints.json"], "frame 1 has two files", None),
+    (["a_0_keypoints.json", "b_1_keypoints.json"], "more than one video", None),
+    (["c_0_keypoints.json", "c_9999999_keypoints.json"], "not one video's frame numbers", None),
+])
+def test_openpose_folders_that_are_not_one_numbered_video(tmp_path, names, message, named):
+    folder = tmp_path / "op"
+    folder.mkdir()
+    for i, name in enumerate(names):
+        write_json(folder / name, _one_person_openpose(i))
+    with pytest.raises(PoseliftError, match=message) as e:
+        load_keypoints(folder)
+    assert_names_file(e, folder / named if named else folder)
+
+
+def test_a_single_openpose_file_needs_no_number(tmp_path):
+    folder = tmp_path / "op"
+    folder.mkdir()
+    write_json(folder / "photo_keypoints.json", _one_person_openpose(0))
+    assert len(load_keypoints(folder)) == 1
+
+
+def _mmpose_frames(ids):
+    return [{"frame_id": i, "instances": [mmpose_instance(pose_a(i if isinstance(i, int) else 0), 0.9)]}
+            for i in ids]
+
+
+def test_mmpose_frame_ids_order_the_frames_and_gaps_are_kept(tmp_path):
+    path = write_json(tmp_path / "p.json", _mmpose_frames([12, 10, 11, 15]))
+    seq = load_keypoints(path)
+    assert len(seq) == 6
+    np.testing.assert_array_equal(np.isfinite(seq.keypoints).all(-1).any(-1), [1, 1, 1, 0, 0, 1])
+    np.testing.assert_allclose(seq.keypoints[5], pose_a(15), atol=1e-3)
+
+
+def test_mmpose_without_frame_ids_keeps_file_order(tmp_path):
+    frames = [{"instances": [mmpose_instance(pose_a(t), 0.9)]} for t in (5, 1, 3)]
+    seq = load_keypoints(write_json(tmp_path / "p.json", frames))
+    np.testing.assert_allclose(seq.keypoints[:, 0, 0], [pose_a(t)[0, 0] for t in (5, 1, 3)], atol=1e-3)
+
+
+@pytest.mark.parametrize("ids,message", [
+    ([0, 1, 1], "frame_id 1 appears twice"), ([0, 1.5], "whole number"), ([0, "1"], "whole number"),
+    ([True, 1], "whole number"), ([-2, 0], "0 or more"), ([0, None], "has no frame_id"),
+    ([0, 10**8], "not one video's frame numbers"),
+])
+def test_mmpose_bad_frame_ids(tmp_path, ids, message):
+    path = write_json(tmp_path / "p.json", _mmpose_frames(ids))
+    with pytest.raises(PoseliftError, match=message) as e:
+        load_keypoints(path)
+    assert_names_file(e, path)
+
+
+def test_mmpose_whole_float_frame_ids_are_frame_numbers(tmp_path):
+    seq = load_keypoints(write_json(tmp_path / "p.json", _mmpose_frames([0.0, 2.0])))
+    assert len(seq) == 3
+
+
+# --------------------------------------------------------------------- recognised by content (issue 17)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int8, np.int16, np.uint16])
+def test_plain_npz_of_any_numeric_dtype_loads(tmp_path, dtype):
+    xy = np.clip(expected("A"), 0, None)
+    xy = np.nan_to_num(xy, nan=0.0) if np.dtype(dtype).kind in "iu" else xy
+    path = tmp_path / "plain.npz"
+    np.savez(path, positions_2d=xy.astype(dtype))
+    seq = load_keypoints(path)
+    np.testing.assert_allclose(seq.keypoints, xy.astype(dtype).astype(np.float32), rtol=1e-3)
+    assert seq.layout == "coco17" and seq.source == str(path)
+
+
+def test_plain_npz_with_scores_and_layout(tmp_path):
+    path = tmp_path / "plain.npz"
+    scores = np.full((FRAMES, 17), 0.7)
+    scores[0, 3] = np.nan
+    np.savez_compressed(path, positions_2d=np.full((FRAMES, 17, 2), 50.0, np.float16), scores=scores)
+    seq = load_keypoints(path, layout="h36m17")
+    assert seq.layout == "h36m17" and seq.scores[0, 3] == 0 and seq.scores[1, 3] == pytest.approx(0.7)
+
+
+def test_object_positions_are_still_pickled(tmp_path):
+    path = tmp_path / "legacy.npz"
+    np.savez(path, positions_2d=np.array({"v": 1}, dtype=object), metadata=np.array({}, dtype=object))
+    with pytest.raises(PoseliftError, match="--allow-pickle"):
+        load_keypoints(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_json_in_other_unicode_encodings_loads(tmp_path, encoding):
+    frames = [{"frame_id": t, "instances": [mmpose_instance(pose_a(t), 0.9)]} for t in range(3)]
+    path = tmp_path / "p.json"
+    path.write_bytes(json.dumps(frames).encode(encoding))
+    np.testing.assert_allclose(load_keypoints(path).keypoints[2], pose_a(2), atol=1e-3)
+
+
+@pytest.mark.parametrize("head,what", [
+    (b"\x89PNG\r\n\x1a\n", "PNG image"), (b"GIF87a", "GIF image"), (b"\xff\xd8\xff\xdb", "JPEG image"),
+    (b"\x93NUMPY\x01\x00", "NumPy .npy"), (b"\x1f\x8b\x08\x00", "gzip"), (b"%PDF-1.7", "PDF"),
+    (b"\x80\x04\x95", "Python pickle"), (b"\x00\x00\x00\x18ftypmp42", "MP4"), (b"\x1a\x45\xdf\xa3", "Matroska"),
+    (b"RIFF\x00\x00\x00\x00AVI ", "AVI video"), (b"", "empty file"), (b"\x00\x01\x02\xff", "binary data"),
+])
+def test_keypoint_files_are_called_what_they_are(tmp_path, head, what):
+    path = tmp_path / "k.json"
+    path.write_bytes(head + bytes(range(256)) * (len(head) > 0))
+    with pytest.raises(PoseliftError, match=what) as e:
+        load_keypoints(path)
+    assert_names_file(e, path)
+
+
+def test_special_files_are_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "k.json"
+    os.mkfifo(fifo)
+    with pytest.raises(PoseliftError, match="named pipe") as e:
+        load_keypoints(fifo)  # opening it would wait for a writer for ever
+    assert_names_file(e, fifo)
+    with pytest.raises(PoseliftError, match="character device"):
+        load_keypoints("/dev/zero")  # reading it would never end

@@ -15,6 +15,62 @@ import numpy as np
 from ..errors import PoseliftError
 
 
+PICKLED = "holds pickled Python objects, which are not loaded by default (legacy files need --allow-pickle)"
+
+
+def _npy_header_dtype(fh) -> np.dtype | None:
+    """The dtype in the header of the ``.npy`` data that ``fh`` is at (None if unreadable);
+    the header is a Python literal, read without unpickling anything."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        return read(fh)[2]
+    except Exception:  # not an .npy header, or a damaged one
+        return None
+
+
+def _npy_dtype_of(path) -> np.dtype | None:
+    with open(path, "rb") as fh:
+        return _npy_header_dtype(fh)
+
+
+def npz_dtypes(path) -> dict[str, np.dtype | None]:
+    """Array name -> dtype of each ``.npy`` member of the ``.npz`` ``path``, read from the
+    arrays' headers only (None where a header cannot be read); {} if the archive cannot be
+    listed. An object dtype means the array is pickled."""
+    import zipfile
+
+    out: dict[str, np.dtype | None] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = info.filename
+                key = name[:-4] if name.endswith(".npy") else name
+                try:
+                    with zf.open(info) as fh:
+                        out[key] = _npy_header_dtype(fh)
+                except Exception:  # a damaged member: np.load will say so
+                    out[key] = None
+    except Exception:
+        return {}
+    return out
+
+
+def _check_npz_archive(path: Path) -> None:
+    """Refuse a zip archive that holds no NumPy arrays (a zip of other files), saying what it holds."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except Exception:  # damaged: np.load says how
+        return
+    if not any(n.endswith(".npy") for n in names):
+        held = f"holds {', '.join(names[:3])}{', ...' if len(names) > 3 else ''}" if names else "is empty"
+        raise PoseliftError(f"is a zip archive that {held}, not an .npz of NumPy arrays", path)
+
+
 def load_npz(path, required: tuple[str, ...] = (), select=None) -> dict[str, np.ndarray]:
     """Read an ``.npz`` without unpickling; the arrays are loaded eagerly (only those whose
     name passes ``select(name)`` when given: the others are never read).
@@ -22,37 +78,32 @@ def load_npz(path, required: tuple[str, ...] = (), select=None) -> dict[str, np.
     Raises :class:`PoseliftError` naming the file for a missing, unreadable, pickled or
     incomplete file.
     """
+    from .filetype import check_input_file, describe, read_head
+
     path = Path(path)
-    if not path.exists():
-        raise PoseliftError("file not found", path)
-    if path.is_dir():
-        raise PoseliftError("is a folder, expected an .npz file", path)
+    check_input_file(path, "an .npz file")
+    magic = read_head(path, 64)
+    if magic[:6] == b"\x93NUMPY":
+        if (_npy_dtype_of(path) or np.dtype(float)).hasobject:
+            raise PoseliftError(PICKLED, path)
+        raise PoseliftError("holds a single array (.npy), expected an .npz archive", path)
+    if magic[:4] != b"PK\x03\x04":
+        what = describe(magic)
+        raise PoseliftError(f"not an .npz file (no zip archive header{f'; it is {what}' if what else ''})", path)
+    _check_npz_archive(path)
+    wanted = (lambda k: select is None or k in required or select(k))
+    dtypes = npz_dtypes(path)  # from the arrays' headers: nothing is unpickled
+    if any(dt is not None and dt.hasobject for k, dt in dtypes.items() if wanted(k)):
+        raise PoseliftError(PICKLED, path)
     try:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
-    except OSError as e:
-        raise PoseliftError(f"cannot read ({e.strerror})", path) from None
-    if magic[:1] == b"\x80":
-        raise PoseliftError(
-            "holds pickled Python objects, which are not loaded by default (legacy files need --allow-pickle)", path
-        )
-    if magic[:4] != b"PK\x03\x04" and magic != b"\x93NUMPY":
-        raise PoseliftError("not an .npz file (no zip archive header)", path)
-    try:
-        f = np.load(path, allow_pickle=False)
-        if isinstance(f, np.ndarray):
-            raise PoseliftError("holds a single array (.npy), expected an .npz archive", path)
-        with f:
-            out = {k: f[k] for k in f.files if select is None or k in required or select(k)}
-    except PoseliftError:
-        raise
+        with np.load(path, allow_pickle=False) as f:
+            out = {k: f[k] for k in f.files if wanted(k)}
     except ValueError as e:
-        if "pickle" in str(e).lower():
-            raise PoseliftError(
-                "holds pickled Python objects, which are not loaded by default (legacy files need --allow-pickle)",
-                path,
-            ) from None
+        if "pickle" in str(e).lower() and any(dt is None or dt.hasobject for dt in dtypes.values()):
+            raise PoseliftError(PICKLED, path) from None
         raise PoseliftError(f"not a valid .npz file ({e})", path) from None
+    except MemoryError:
+        raise PoseliftError("too large to read into memory", path) from None
     except Exception as e:  # damaged files fail in many ways: BadZipFile, zlib.error, EOFError, TokenError, ...
         raise PoseliftError(f"not a valid .npz file ({e.__class__.__name__}: {e})", path) from None
     missing = [k for k in required if k not in out]
@@ -66,20 +117,23 @@ PICKLE_REFUSED = ("holds pickled Python objects (a legacy VideoPose3D file), whi
 
 
 def load_pickled_npz(path, keys: tuple[str, ...], allow_pickle: bool = False) -> dict[str, object]:
-    """The objects stored under ``keys`` in a legacy ``.npz`` of pickled Python objects.
+    """The objects stored under ``keys`` in a legacy ``.npz`` of pickled Python objects
+    (plain arrays, as they are, when the file holds no object arrays under ``keys``).
 
     Refused with a :class:`PoseliftError` naming ``--allow-pickle`` unless ``allow_pickle``
     (unpickling can run arbitrary code); nothing is unpickled before that check. When
     allowed, a warning says pickled data was loaded. 0-d object arrays (pickled dicts) come
     back as the object itself.
     """
+    from .filetype import check_input_file, describe, read_head
+
     path = Path(path)
-    if not path.is_file():
-        raise PoseliftError("file not found" if not path.exists() else "expected an .npz file", path)
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic != b"PK\x03\x04":
-        raise PoseliftError("not an .npz file (no zip archive header)", path)
+    check_input_file(path, "an .npz file")
+    magic = read_head(path, 64)
+    if magic[:4] != b"PK\x03\x04":
+        what = describe(magic)
+        raise PoseliftError(f"not an .npz file (no zip archive header{f'; it is {what}' if what else ''})", path)
+    _check_npz_archive(path)
     try:
         with np.load(path, allow_pickle=False) as f:  # lists the members; unpickles nothing
             names = set(f.files)
@@ -88,6 +142,9 @@ def load_pickled_npz(path, keys: tuple[str, ...], allow_pickle: bool = False) ->
     missing = [k for k in keys if k not in names]
     if missing:
         raise PoseliftError(f"missing key(s) {', '.join(missing)} (has {', '.join(sorted(names)) or 'none'})", path)
+    dtypes = npz_dtypes(path)
+    if all(dtypes.get(k) is not None and not dtypes[k].hasobject for k in keys):  # plain arrays: no pickles
+        return load_npz(path, required=keys, select=lambda k: False)
     if not allow_pickle:
         raise PoseliftError(PICKLE_REFUSED, path)
     try:
@@ -168,17 +225,40 @@ def save_json(path, obj, overwrite: bool = True) -> None:
         Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
+#: JSON files larger than this are refused before reading (parsed JSON takes several times
+#: its size in memory); the largest COCO keypoint file, person_keypoints_train2017, is 238 MB.
+MAX_JSON_BYTES = 1 << 30
+
+
 def load_json(path):
+    """The parsed JSON of ``path`` (UTF-8, or UTF-16/32 as Python's ``json`` recognises them).
+
+    Refused with a :class:`PoseliftError` naming the file, before reading, when it is not a
+    regular file (folder, FIFO, device) or is larger than :data:`MAX_JSON_BYTES`; a file that
+    is something else by its content (an image, a NumPy array, an archive...) is called so.
+    """
+    from .filetype import check_input_file, describe
+
     path = Path(path)
+    check_input_file(path, "a JSON file", max_bytes=MAX_JSON_BYTES)
     try:
-        return json.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise PoseliftError("file not found", path) from None
     except IsADirectoryError:
         raise PoseliftError("is a folder, expected a JSON file", path) from None
     except OSError as e:
         raise PoseliftError(f"cannot read ({e.strerror or e})", path) from None
+    except MemoryError:
+        raise PoseliftError("too large to read into memory", path) from None
+    what = describe(data[:4096])
+    if what is not None and what != "UTF-16 text":
+        raise PoseliftError(f"is {what}, not a JSON file", path)
+    try:
+        return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise PoseliftError(f"not valid JSON ({e})", path) from None
     except RecursionError:
         raise PoseliftError("not valid JSON (nested too deeply)", path) from None
+    except MemoryError:
+        raise PoseliftError("too large to read into memory", path) from None

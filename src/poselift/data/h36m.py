@@ -89,8 +89,11 @@ def _cdflib():
 
 def read_cdf_positions(path) -> np.ndarray:
     """The ``Pose`` variable of a D3_Positions ``.cdf``: (F, 32, 3) float64, millimetres."""
+    from .filetype import check_input_file
+
     cdflib = _cdflib()
     path = Path(path)
+    check_input_file(path, "a .cdf file")
     try:
         pose = np.asarray(cdflib.CDF(str(path)).varget("Pose"), dtype=np.float64)
     except FileNotFoundError:

@@ -237,11 +237,10 @@ def _floats(tokens, n, path, lineno, what):
 
 
 def _read_text(path) -> str:
+    from .filetype import check_input_file
+
     path = Path(path)
-    if not path.exists():
-        raise PoseliftError("file not found", path)
-    if path.is_dir():
-        raise PoseliftError("is a folder, expected a file", path)
+    check_input_file(path, "a text file", max_bytes=1 << 30)
     try:
         data = path.read_bytes()
     except OSError as e:

@@ -206,7 +206,7 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
     """
     from tqdm.auto import tqdm
 
-    from ..video import iter_frames, probe
+    from ..video import iter_timed_frames, probe
 
     path = Path(path)
     person = parse_person(person)
@@ -216,13 +216,15 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
     tracker = isinstance(detector, PersonTracker)
     total = info.frames if max_frames is None else min(info.frames, max_frames)
     frames: list[list[Detection]] = []
+    times: list[float] = []  # each frame's time in the container
     world: list[np.ndarray] = []  # a tracker's own 3D of the followed person, when it gives one
     try:
         if tracker:
             detector.start(person, fps=info.fps)
         bar = tqdm(total=total, unit="frame", desc=f"2D {detector.name}", disable=not progress, leave=False)
         with bar:
-            for frame in iter_frames(path, max_frames=max_frames):
+            for frame, t in iter_timed_frames(path, max_frames=max_frames):
+                times.append(t)
                 dets = frame_detections(detector, frame, num_joints)
                 frames.append(dets[:1] if tracker else dets)
                 w = getattr(detector, "world_landmarks", None) if tracker and dets else None
@@ -249,9 +251,20 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
     if seen < len(frames):
         notes.append(f"person not found in {len(frames) - seen} of {len(frames)} frames (left missing)")
     has_world = tracker and any(np.isfinite(w).any() for w in world)
+    notes += _timing_notes(times, info.fps)
     return KeypointSequence(track.keypoints, track.scores, layout=layout, width=info.width, height=info.height,
                             fps=info.fps, source=str(path), notes=notes,
-                            world=np.stack(world) if has_world else None)
+                            world=np.stack(world) if has_world else None, times=np.asarray(times))
+
+
+def _timing_notes(times: list[float], fps: float) -> list[str]:
+    """A note when the frames' times in the container are not those of a constant frame rate."""
+    if len(times) < 2:
+        return []
+    off = np.abs(np.asarray(times) - np.arange(len(times)) / fps).max()
+    if off <= 0.5 / fps:
+        return []
+    return [f"variable frame rate: the frames' own times are kept (up to {off:.2f} s from {fps:g} fps uniform)"]
 
 
 MULTI_DETECTOR = "blazepose-multi"  # the back-end that finds everyone in a frame
@@ -269,7 +282,7 @@ def detect_people(path, detector: Detector, progress: bool = True, max_frames: i
     seen in fewer than ``min_frames`` frames (default: a third of a second) are left out."""
     from tqdm.auto import tqdm
 
-    from ..video import iter_frames, probe
+    from ..video import iter_timed_frames, probe
     from .multitrack import appearance, track_people
 
     path = Path(path)
@@ -278,12 +291,14 @@ def detect_people(path, detector: Detector, progress: bool = True, max_frames: i
     num_joints = get_skeleton(layout).num_joints
     total = info.frames if max_frames is None else min(info.frames, max_frames)
     frames: list[list[Detection]] = []
+    times: list[float] = []
     looks: list[list[np.ndarray]] = []
     worlds: list[list[np.ndarray | None]] = []
     try:
         with tqdm(total=total, unit="frame", desc=f"2D {detector.name}, everyone", disable=not progress,
                   leave=False) as bar:
-            for frame in iter_frames(path, max_frames=max_frames):
+            for frame, t in iter_timed_frames(path, max_frames=max_frames):
+                times.append(t)
                 raw = detector.detect(frame)
                 world_all = list(getattr(detector, "world_landmarks_all", None) or [None] * len(raw))
                 dets, world = [], []
@@ -316,10 +331,11 @@ def detect_people(path, detector: Detector, progress: bool = True, max_frames: i
                 world[t] = worlds[t][i]
         notes = [f"2D keypoints: {detector.name} on {path.name} ({len(frames)} frames, {info.width}x{info.height} "
                  f"at {info.fps:g} fps)", f"{len(kept)} people tracked; this is id {tr.id}, seen in "
-                 f"{len(tr.frames)} frames ({tr.frames[0]}-{tr.frames[-1]})"]
+                 f"{len(tr.frames)} frames ({tr.frames[0]}-{tr.frames[-1]})"] + _timing_notes(times, info.fps)
         out.append(KeypointSequence(tr.keypoints, tr.scores, layout=layout, width=info.width, height=info.height,
                                     fps=info.fps, source=str(path), notes=notes,
-                                    world=world if np.isfinite(world).any() else None, person_id=tr.id))
+                                    world=world if np.isfinite(world).any() else None, person_id=tr.id,
+                                    times=np.asarray(times)))
     return out
 
 

@@ -12,11 +12,14 @@ keypoint score is returned (0, the default, is the most visible person).
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
 
+from ..data.filetype import check_input_file, describe, read_head
 from ..data.formats import load_json
 from ..errors import PoseliftError
 from ..skeleton import get_skeleton
@@ -30,8 +33,9 @@ COCO18_TO_COCO17 = (0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10)
 _OPENPOSE_LAYOUTS = {25: ("BODY_25", BODY25_TO_COCO17), 18: ("COCO-18", COCO18_TO_COCO17)}
 
 _VIDEOPOSE3D_LAYOUTS = {"coco": "coco17", "h36m": "h36m17"}
-_UNRECOGNISED = ("not a recognised keypoint file (expected COCO keypoint JSON, an OpenPose *_keypoints.json, "
-                 "MMPose predictions or a VideoPose3D .npz)")
+_EXPECTED = ("expected COCO keypoint JSON, an OpenPose *_keypoints.json (or a folder of them), MMPose "
+             "predictions or a VideoPose3D .npz")
+_UNRECOGNISED = f"not a recognised keypoint file ({_EXPECTED})"
 
 
 # ------------------------------------------------------------------------------- dispatcher
@@ -49,13 +53,18 @@ def load_keypoints(path, *, allow_pickle: bool = False, person: int | None = Non
     """
     path = Path(path)
     _check_person(person)
-    if path.is_dir():
+    if _is_dir(path):
         return load_openpose(path, person=person, layout=layout)
-    head = _head(path)
+    check_input_file(path, "a keypoint file (JSON, .npz, or an OpenPose folder)")
+    head = read_head(path)
     if head.startswith(b"PK\x03\x04") or path.suffix.lower() == ".npz":
         if person:
             raise PoseliftError(f"VideoPose3D files hold one person per video; there is no person {person}", path)
         return load_videopose3d_npz(path, allow_pickle=allow_pickle, layout=layout)
+    what = describe(head)
+    if what is not None and what != "UTF-16 text":
+        hint = " (videos go in with a video file suffix, e.g. .mp4)" if "video" in what else ""
+        raise PoseliftError(f"is {what}, not a keypoint file{hint}; {_EXPECTED}", path)
     data = load_json(path)
     if isinstance(data, list) and not data:
         raise PoseliftError(f"{NO_PERSON} (empty list)", path)
@@ -66,7 +75,25 @@ def load_keypoints(path, *, allow_pickle: bool = False, person: int | None = Non
         return _openpose([(path, data)], path, person, layout)
     if isinstance(data, list) and isinstance(first, dict) and ("instances" in first or "keypoints" in first):
         return _mmpose(data, path, person, layout)
-    raise PoseliftError(_UNRECOGNISED, path)
+    raise PoseliftError(f"{_UNRECOGNISED}; this JSON holds {_json_kind(data)}", path)
+
+
+def _json_kind(data) -> str:
+    """What a JSON document holds, in words."""
+    if isinstance(data, dict):
+        keys = ", ".join(repr(k)[:30] for k in list(data)[:5])
+        return f"an object with keys {keys}{', ...' if len(data) > 5 else ''}" if data else "an empty object"
+    if isinstance(data, list):
+        kinds = sorted({_json_kind(v).split(" ")[-1] + "s" if not isinstance(v, (dict, list)) else
+                        "objects" if isinstance(v, dict) else "lists" for v in data[:50]})
+        return f"a list of {len(data)} item{'s' if len(data) != 1 else ''} ({', '.join(kinds)})"
+    if isinstance(data, bool):
+        return "a boolean"
+    if isinstance(data, (int, float)):
+        return "a number"
+    if isinstance(data, str):
+        return "a string"
+    return "null"
 
 
 # ------------------------------------------------------------------------------- COCO
@@ -154,30 +181,79 @@ def _image_id(value, where: str, path: Path):
 def load_openpose(path, *, person: int | None = None, layout: str | None = None) -> KeypointSequence:
     """Read OpenPose JSON: a folder of ``*_keypoints.json`` files (one per frame) or one file.
 
-    Files are ordered by the frame number before ``_keypoints.json``. Body keypoints
-    (``pose_keypoints_2d``, BODY_25 or COCO-18) are converted to COCO-17; joints at
-    (0, 0) with confidence 0 are missing, and a frame without people is a missing frame.
+    Files are ordered by the frame number before ``_keypoints.json`` (``<name>_<frame>_keypoints.json``,
+    as OpenPose writes them), the first file being frame 0; numbers missing between them are
+    frames without a file, kept as missing frames so that the timing stays that of the video.
+    A file without a number among numbered ones, two files of one frame number, or the files
+    of several videos in one folder are refused. Body keypoints (``pose_keypoints_2d``,
+    BODY_25 or COCO-18) are converted to COCO-17; joints at (0, 0) with confidence 0 are
+    missing, and a frame without people is a missing frame.
     """
     path = Path(path)
     _check_person(person)
-    if path.is_dir():
-        files = list(path.glob("*_keypoints.json"))
-        if not files:
-            raise PoseliftError("no OpenPose *_keypoints.json files in this folder", path)
-        numbers = [re.search(r"(\d+)_keypoints\.json$", f.name) for f in files]
-        if all(numbers):
-            files = [f for _, f in sorted(zip((int(m.group(1)) for m in numbers), files))]
-        else:
-            files = sorted(files)
-        return _openpose([(f, load_json(f)) for f in files], path, person, layout)
+    if _is_dir(path):
+        entries, note = _openpose_frames(path)
+        return _openpose([(f, None if f is None else load_json(f)) for f in entries], path, person, layout, note)
     return _openpose([(path, load_json(path))], path, person, layout)
 
 
-def _openpose(frames_json: list, path: Path, person, layout) -> KeypointSequence:
+#: A numbered sequence (OpenPose frame files, MMPose frame ids) whose numbers span more than
+#: this many frames is refused where fewer than a tenth of them are present: the numbers are
+#: then not frame numbers of one video, and keeping the gaps would allocate every frame.
+MAX_SPAN = 100_000
+
+
+def _openpose_frames(folder: Path) -> tuple[list[Path | None], str]:
+    """The frame files of an OpenPose folder, in frame order, None where a number is missing;
+    and a note on the numbering."""
+    try:
+        files = sorted(f for f in folder.glob("*_keypoints.json"))
+    except OSError as e:
+        raise PoseliftError(f"cannot list the folder ({e.strerror or e})", folder) from None
+    if not files:
+        raise PoseliftError("no OpenPose *_keypoints.json files in this folder", folder)
+    if len(files) == 1:
+        return files, "1 file"
+    numbered: dict[int, Path] = {}
+    prefixes: dict[str, Path] = {}
+    for f in files:
+        m = re.search(r"(\d+)_keypoints\.json$", f.name)
+        if m is None:
+            raise PoseliftError("has no frame number before _keypoints.json, unlike the other files of its folder "
+                                "(OpenPose names them <name>_<frame>_keypoints.json); move it out", f)
+        n = int(m.group(1))
+        if n in numbered:
+            raise PoseliftError(f"frame {n} has two files, {numbered[n].name} and {f.name} (keep one video's "
+                                "frames per folder)", folder)
+        numbered[n] = f
+        prefixes.setdefault(f.name[:m.start(1)], f)
+    if len(prefixes) > 1:
+        a, b = list(prefixes.values())[:2]
+        raise PoseliftError(f"holds the frames of more than one video ({a.name}, {b.name}, ...): keep one video's "
+                            "frames per folder", folder)
+    first, last = min(numbered), max(numbered)
+    span = last - first + 1
+    _check_span(span, len(numbered), folder, f"frame numbers run from {first} to {last}")
+    note = f"files numbered {first}-{last}"
+    if span > len(numbered):
+        note += f", {span - len(numbered)} numbers without a file kept as missing frames"
+    return [numbered.get(first + i) for i in range(span)], note
+
+
+def _check_span(span: int, count: int, path: Path, what: str) -> None:
+    if span > MAX_SPAN and span > 10 * count:
+        raise PoseliftError(f"{what} but only {count} frames are given: these are not one video's frame numbers",
+                            path)
+
+
+def _openpose(frames_json: list, path: Path, person, layout, numbering: str = "") -> KeypointSequence:
     if layout not in (None, "coco17"):
         raise PoseliftError(f"OpenPose keypoints are converted to coco17; layout {layout!r} is not possible", path)
     frames, found = [], set()
     for file, data in frames_json:
+        if file is None:  # no file for this frame number
+            frames.append([])
+            continue
         if not isinstance(data, dict) or not isinstance(data.get("people"), list):
             raise PoseliftError("not an OpenPose keypoint file (no 'people' list)", file)
         dets = []
@@ -198,7 +274,8 @@ def _openpose(frames_json: list, path: Path, person, layout) -> KeypointSequence
             if det is not None:
                 dets.append(det)
         frames.append(dets)
-    notes = [f"OpenPose {' and '.join(sorted(found)) or 'JSON'}: {len(frames)} frames, converted to coco17"]
+    numbering = f" ({numbering})" if numbering else ""
+    notes = [f"OpenPose {' and '.join(sorted(found)) or 'JSON'}: {len(frames)} frames{numbering}, converted to coco17"]
     return _sequence(frames, path, person, "coco17", notes)
 
 
@@ -224,10 +301,11 @@ def _mmpose(data, path: Path, person, layout) -> KeypointSequence:
     if "instances" in data[0]:
         if not all(isinstance(d.get("instances"), list) for d in data):
             raise PoseliftError("not MMPose predictions: every frame needs an 'instances' list", path)
-        ids = [d.get("frame_id") for d in data]
-        if all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            data = [d for _, d in sorted(zip(ids, data), key=lambda item: item[0])]
         instances = [(f"frame {i}", d["instances"]) for i, d in enumerate(data)]
+        slots = _frame_ids([d.get("frame_id") for d in data], path)
+        if slots is not None:  # in frame_id order, frame ids missing between them kept as frames without people
+            by_slot = dict(zip(slots, instances))
+            instances = [by_slot.get(i, (f"frame_id {i}", [])) for i in range(max(slots) + 1)]
     else:
         instances = [("image", data)]
     frames = []
@@ -252,6 +330,29 @@ def _mmpose(data, path: Path, person, layout) -> KeypointSequence:
     return _sequence(frames, path, person, name, notes)
 
 
+def _frame_ids(ids: list, path: Path) -> list[int] | None:
+    """Each frame's index in the sequence from its MMPose ``frame_id`` (id - the first id), or
+    None when no frame has one (file order). Ids must be whole numbers >= 0, each once."""
+    if all(i is None for i in ids):
+        return None
+    seen: dict[int, int] = {}
+    for k, i in enumerate(ids):
+        if isinstance(i, float) and i.is_integer():
+            i = int(i)
+        if i is None:
+            raise PoseliftError(f"frame {k} has no frame_id, unlike the others", path)
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise PoseliftError(f"frame {k}: frame_id must be a whole number, got {i!r:.40}", path)
+        if i < 0:
+            raise PoseliftError(f"frame {k}: frame_id must be 0 or more, got {i}", path)
+        if i in seen:
+            raise PoseliftError(f"frame_id {i} appears twice (frames {seen[i]} and {k})", path)
+        seen[i] = k
+    first, last = min(seen), max(seen)
+    _check_span(last - first + 1, len(seen), path, f"frame ids run from {first} to {last}")
+    return [i - first for i in seen]
+
+
 # ------------------------------------------------------------------------------- VideoPose3D
 
 
@@ -262,10 +363,18 @@ def load_videopose3d_npz(path, *, allow_pickle: bool = False, layout: str | None
     Refused unless ``allow_pickle=True``, since unpickling can run arbitrary code; when
     allowed, a warning says pickled data was loaded. ``video`` picks one of the videos in
     the file (default: the first). Every finite keypoint scores 1.
+
+    A plain ``.npz`` (no pickles: any numeric dtype, float16 and int8 included) whose
+    ``positions_2d`` is one (frames, joints, 2) array is read as it is, with ``scores``
+    (frames, joints) where the file has them; ``layout`` names its joints (default coco17).
     """
-    from ..data.formats import load_pickled_npz
+    from ..data.formats import load_pickled_npz, npz_dtypes
 
     path = Path(path)
+    check_input_file(path, "an .npz file")
+    plain = npz_dtypes(path).get("positions_2d")
+    if plain is not None and not plain.hasobject:
+        return _plain_npz(path, layout)
     d = load_pickled_npz(path, ("positions_2d", "metadata"), allow_pickle=allow_pickle)
     positions, metadata = d["positions_2d"], d["metadata"]
     if not isinstance(positions, dict) or not positions or not isinstance(metadata, dict):
@@ -305,6 +414,36 @@ def load_videopose3d_npz(path, *, allow_pickle: bool = False, layout: str | None
                             source=str(path), notes=notes)
 
 
+def _plain_npz(path: Path, layout: str | None) -> KeypointSequence:
+    from ..data.formats import load_npz
+
+    d = load_npz(path, required=("positions_2d",), select=lambda k: k == "scores")
+    xy = d["positions_2d"]
+    if xy.dtype.kind not in "fiu":
+        raise PoseliftError(f"positions_2d holds {xy.dtype} values, expected numbers", path)
+    if xy.ndim != 3 or xy.shape[-1] != 2:
+        raise PoseliftError(f"positions_2d has shape {xy.shape}, expected (frames, joints, 2)", path)
+    if len(xy) == 0:
+        raise PoseliftError(NO_PERSON, path)
+    name = layout or "coco17"
+    num_joints = _skeleton(name, path).num_joints
+    if xy.shape[1] != num_joints:
+        raise PoseliftError(f"positions_2d has {xy.shape[1]} joints, expected {num_joints} for {name}", path)
+    xy = xy.astype(np.float64)
+    scores = d.get("scores")
+    if scores is None:
+        scores = np.ones(xy.shape[:2])
+    elif scores.dtype.kind not in "fiu" or scores.shape != xy.shape[:2]:
+        raise PoseliftError(f"scores has shape {scores.shape} ({scores.dtype}), expected {xy.shape[:2]} numbers", path)
+    finite = np.isfinite(xy).all(-1)
+    scores = np.clip(np.nan_to_num(scores.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    if not finite.any():
+        raise PoseliftError(NO_PERSON, path)
+    return KeypointSequence(np.where(finite[..., None], xy, np.nan), np.where(finite, scores, 0.0), layout=name,
+                            source=str(path), notes=[f"plain .npz: positions_2d of {len(xy)} frames "
+                                                     f"({d['positions_2d'].dtype})"])
+
+
 # ------------------------------------------------------------------------------- helpers
 
 
@@ -313,14 +452,12 @@ def _check_person(person) -> None:
         raise PoseliftError(f"person must be a whole number >= 0, got {person!r}")
 
 
-def _head(path: Path) -> bytes:
+def _is_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder; False where it cannot be looked at (the file check says why)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read(8)
-    except FileNotFoundError:
-        raise PoseliftError("not found", path) from None
-    except OSError as e:
-        raise PoseliftError(f"cannot read ({e.strerror or e})", path) from None
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _skeleton(name, path: Path):

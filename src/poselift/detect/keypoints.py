@@ -21,7 +21,9 @@ class KeypointSequence:
     (``coco17``, ``h36m17``, ...); image size and frame rate when known. ``world``: the
     detector's own 3D of the same joints where it gives one ((T, J, 3) metres, root-relative
     at the mid-hips, camera-aligned axes x right, y down, z away; NaN in frames without),
-    e.g. BlazePose's world landmarks; None otherwise.
+    e.g. BlazePose's world landmarks; None otherwise. ``times``: (T,) seconds of each frame from
+    the first, as the video's container stamps them (variable-frame-rate video keeps its real
+    timing), non-decreasing; None where only the frame rate is known (frame / fps).
     """
 
     keypoints: np.ndarray
@@ -34,6 +36,7 @@ class KeypointSequence:
     notes: list[str] = field(default_factory=list)
     world: np.ndarray | None = None
     person_id: int | None = None  # the tracker's identity when several people were tracked
+    times: np.ndarray | None = None
 
     def __post_init__(self):
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
@@ -48,6 +51,13 @@ class KeypointSequence:
             if self.world.shape != k.shape[:2] + (3,):
                 raise PoseliftError(f"detector 3D must be (frames, joints, 3) = {k.shape[:2] + (3,)}, got "
                                     f"{self.world.shape}", self.source or None)
+        if self.times is not None:
+            self.times = np.asarray(self.times, dtype=np.float64)
+            if self.times.shape != (len(k),):
+                raise PoseliftError(f"times must hold one time per frame ({len(k)}), got shape {self.times.shape}",
+                                    self.source or None)
+            if not np.isfinite(self.times).all() or (np.diff(self.times) < 0).any():
+                raise PoseliftError("frame times must be finite and non-decreasing", self.source or None)
         n = get_skeleton(self.layout).num_joints
         if k.shape[1] != n:
             raise PoseliftError(f"layout {self.layout} has {n} joints but the keypoints have {k.shape[1]}",

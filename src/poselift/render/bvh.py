@@ -274,7 +274,10 @@ def read_bvh(path, scale: float = 1.0 / CM_PER_M):
     Positions are turned from BVH's Y up into the Z-up world frame (the inverse of
     :func:`write_bvh`'s mapping) and multiplied by ``scale`` (default: centimetres → metres).
     """
+    from ..data.filetype import check_input_file
+
     path = Path(path)
+    check_input_file(path, "a BVH file", max_bytes=1 << 30)
     try:
         text = path.read_text(encoding="utf-8", errors="strict")
     except FileNotFoundError:

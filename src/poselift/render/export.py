@@ -164,6 +164,7 @@ class Motion:
     world_rotation: np.ndarray | None = None
     world_origin: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    times: np.ndarray | None = None  # (T,) seconds of each row from the video's own frame times (else frame / fps)
 
     def __post_init__(self):
         sk = self.skeleton
@@ -191,6 +192,10 @@ class Motion:
         self.frames = np.arange(T) if self.frames is None else np.asarray(self.frames, dtype=np.int64)
         if self.frames.shape != (T,):
             raise PoseliftError(f"frames must hold one frame number per row ({T}), got shape {self.frames.shape}")
+        if self.times is not None:
+            self.times = np.asarray(self.times, dtype=np.float64)
+            if self.times.shape != (T,) or not np.isfinite(self.times).all():
+                raise PoseliftError(f"times must hold one finite time per row ({T}), got shape {self.times.shape}")
         if self.world_rotation is None or self.world_origin is None:
             self.world_rotation, self.world_origin = _world_transform(self.positions_cam, sk)
         self.world_rotation = np.asarray(self.world_rotation, dtype=np.float64).reshape(3, 3)
@@ -206,8 +211,9 @@ class Motion:
 
     @property
     def time_s(self) -> np.ndarray:
-        """(T,) seconds from the start of the video."""
-        return self.frames / self.fps
+        """(T,) seconds from the start of the video: the frames' own times where the video gave
+        them (variable frame rate), else frame / fps."""
+        return self.frames / self.fps if self.times is None else self.times
 
     @property
     def present(self) -> np.ndarray:
@@ -473,7 +479,7 @@ def read_motion(path) -> Motion:
                                    d["keypoints_2d_parents"]) if "keypoints_2d_skeleton" in d else None,
                           d.get("filled"), d.get("filled_2d") if has2d else None,
                           d["frame"] if "frame" in d else None, d["world_rotation"], d["world_origin"],
-                          info.get("run", {}))
+                          info.get("run", {}), times=d["time_s"] if "time_s" in d else None)
         if path.suffix.lower() == ".json":
             doc = json.loads(path.read_text(encoding="utf-8"))
             frames = doc["frames"]
@@ -494,7 +500,8 @@ def read_motion(path) -> Motion:
             w = doc["world_from_camera"]
             return Motion(cam, doc["fps"], sk, kp, sc, sk2, filled, f2, [f["frame"] for f in frames],
                           np.array(w["rotation"], dtype=np.float64), np.array(w["origin"], dtype=np.float64),
-                          doc.get("run", {}))
+                          doc.get("run", {}),
+                          times=[f["time_s"] for f in frames] if frames and "time_s" in frames[0] else None)
     except (KeyError, ValueError, TypeError) as e:
         raise PoseliftError(f"not a poselift export ({type(e).__name__}: {e})", path) from None
     raise PoseliftError("expected a poselift .npz or .json export", path)

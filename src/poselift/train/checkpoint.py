@@ -67,9 +67,10 @@ def save_checkpoint(path, model: torch.nn.Module, meta: dict, optimizer=None, ha
 
 
 def read_meta(path) -> dict:
+    from ..data.filetype import check_input_file
+
     path = Path(path)
-    if not path.exists():
-        raise PoseliftError("checkpoint not found", path)
+    check_input_file(path, "a safetensors checkpoint", missing="checkpoint not found")
     try:
         with safe_open(str(path), framework="pt") as f:
             md = f.metadata() or {}
