@@ -392,3 +392,107 @@ def test_train_interrupted_before_its_first_checkpoint_leaves_nothing(tmp_path, 
     assert main(["train", "--train-dir", str(tmp_path / "train"), "-c", str(tmp_path / "a" / "run"), "-arc", "3",
                  "-ch", "8", "--samples", "64", "-q"]) == 130
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train"]
+
+
+# --------------------------------------------------------------------- a live stream's end
+
+
+class _Fake:
+    """A detector that sees one person (fixed pixels) and sends SIGINT to this process at frame ``stop_at``."""
+
+    name, layout = "fake", "coco17"
+
+    def __init__(self, keypoints, stop_at=None):
+        self.kp, self.stop_at, self.seen = keypoints, stop_at, 0
+
+    def detect(self, frame):
+        self.seen += 1
+        if self.seen == self.stop_at:
+            os.kill(os.getpid(), signal.SIGINT)
+        return [(self.kp[(self.seen - 1) % len(self.kp)].astype(np.float32), np.ones(17, np.float32))]
+
+    def close(self):
+        pass
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="signals")
+@pytest.mark.parametrize("people", ["one", "all"])
+def test_the_first_signal_ends_a_live_stream_and_its_outputs_are_committed(tmp_path, people, monkeypatch):
+    """A live source (here a file:// URL: frames as they are decoded) ends at Ctrl-C like a stream
+    that ends by itself: the frames so far are exported and the JSON lines renamed into place."""
+    pytest.importorskip("av")
+    from poselift.detect import base
+    from poselift.camera import look_at_camera
+    from poselift.skeleton import coco17_from_h36m17
+
+    from helpers import write_mp4
+
+    cam = look_at_camera((0, -5, 1.2), (0, 0, 1.0), res=(320, 240), fov_deg=60)
+    kp = cam.project(coco17_from_h36m17(cam.world_to_camera(random_motion(60).astype(np.float64))),
+                     distortion=False)
+    write_mp4(tmp_path / "cam.mp4", frames=60, height=240, width=320)
+    fake = _Fake(kp, stop_at=25)
+    monkeypatch.setitem(base._FACTORIES, "test-fake", lambda **_: fake)
+    url = "file://" + str(tmp_path / "cam.mp4")
+    out, lines = tmp_path / "out", tmp_path / "lines" / "live.jsonl"
+    if people == "one":
+        from poselift.realtime import run_realtime
+
+        rec, timing = run_realtime(url, out, jsonl=lines, detector="test-fake", progress=False)
+        frames = timing["frames"]
+    else:
+        from poselift.realtime_people import run_realtime_people
+
+        recs, timing = run_realtime_people(url, out, jsonl=lines, detector="test-fake", progress=False)
+        frames = timing["frames"]
+    assert frames == 25 and fake.seen == 25  # the frame being read when the signal came is the last
+    assert sorted(p.name for p in lines.parent.iterdir()) == ["live.jsonl"]
+    body = [json.loads(ln) for ln in lines.read_text().splitlines()]
+    assert body[0]["type"] == "header" and body[-1]["frame"] == 24
+    stem = "stream"
+    expected = ([f"{stem}.npz", f"{stem}.json", f"{stem}_camera.csv", f"{stem}_world.csv", f"{stem}_2d.csv",
+                 f"{stem}.bvh", f"{stem}.html"] if people == "one" else
+                [f"{stem}_people.json", f"{stem}.html"] + [f"{stem}_id0{s}" for s in (".npz", ".json", "_camera.csv",
+                                                                                       "_world.csv", "_2d.csv",
+                                                                                       ".bvh", ".html")])
+    assert sorted(p.name for p in out.iterdir()) == sorted(expected)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="signals")
+def test_an_interrupted_file_stream_leaves_nothing(tmp_path, capsys):
+    """A file replayed with --realtime is no live source: an interruption aborts, the .part goes too."""
+    import poselift.realtime as rt
+
+    src = coco_file(tmp_path / "dets.json", frames=60)
+    real = rt.RealtimeLifter.push
+    count = [0]
+
+    def push(self, kp, sc):
+        count[0] += 1
+        if count[0] == 30:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, kp, sc)
+
+    rt.RealtimeLifter.push = push
+    try:
+        before = everything(tmp_path)
+        assert main(["infer", str(src), "--realtime", "--out", str(tmp_path / "out"), "--jsonl",
+                     str(tmp_path / "s.jsonl"), "--width", "1000", "--height", "800", "-q"]) == 128 + signal.SIGTERM
+    finally:
+        rt.RealtimeLifter.push = real
+    assert "poselift: stopped by SIGTERM" in capsys.readouterr().err
+    assert everything(tmp_path) == before
+
+
+def test_one_file_commands_never_replace_their_input(tmp_path, capsys):
+    src = tmp_path / "data_3d_h36m.npz"
+    src.write_bytes(b"PK\x03\x04 the user's data")
+    ck = tmp_path / "model.safetensors"
+    ck.write_bytes(b"weights")
+    assert_refused(["prepare", "h36m", "--source", str(src), "--out", str(src), "--overwrite", "-q"], tmp_path,
+                   capsys, "input of this run", names=src)
+    assert_refused(["export", "--checkpoint", str(ck), "--onnx", str(ck), "--overwrite"], tmp_path, capsys,
+                   "input of this run", names=ck)
+    assert_refused(["evaluate", "--checkpoint", str(ck), "--bench", str(tmp_path), "--json", str(ck), "--overwrite",
+                    "-q"], tmp_path, capsys, "input of this run", names=ck)

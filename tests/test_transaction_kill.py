@@ -220,3 +220,26 @@ def test_two_train_runs_into_one_folder(tmp_path):
     first.wait(timeout=300)
     assert first.returncode == 0
     assert check_run_folder(run, "after both")["finished"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_the_render_leaves_nothing(tmp_path, sig):
+    """The issue's case: interrupted while the mp4 is being encoded (six exports written by then)."""
+    src = coco_file(tmp_path / "in" / "dets.json", frames=60)
+    out = tmp_path / "out"
+    proc = start(["infer", src, "--out", out, "--width", "1000", "--height", "800", "-q"])
+
+    def rendering():
+        return any(".dets_3d.mp4." in n for s in names(out) if s.startswith(STAGE_PREFIX) for n in names(out / s))
+
+    end = time.time() + 120
+    while not rendering():
+        assert proc.poll() is None and time.time() < end, one_line_or_none(proc)
+        time.sleep(0.002)
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
+    err = one_line_or_none(proc)
+    assert proc.returncode == 128 + sig and "Traceback" not in err, err
+    assert err.strip() == ("poselift: interrupted" if sig == signal.SIGINT else "poselift: stopped by SIGTERM")
+    assert names(out) == []  # not even the folder it made
+    assert not out.exists()

@@ -163,7 +163,9 @@ def _train(a, cfg, ckdir: Path) -> int:
 def cmd_evaluate(a) -> int:
     from .data.formats import save_json
     from .evaluate import evaluate_checkpoint, format_table
+    from .transaction import refuse_input
 
+    refuse_input(a.json, [a.checkpoint, a.pose_checkpoint, a.dataset])
     if a.json and Path(a.json).exists() and not a.overwrite:
         raise PoseliftError("exists already (use --overwrite to replace it)", a.json)
     if a.checkpoint == "default":
@@ -217,7 +219,9 @@ def retrieval_embedder(checkpoint: str):
 def cmd_retrieve(a) -> int:
     from .data.formats import save_json
     from .retrieval import bench_gallery, retrieval_scores, same_instant_hit_rate, video_inputs
+    from .transaction import refuse_input
 
+    refuse_input(a.json, [a.checkpoint, *a.videos])
     if a.json and Path(a.json).exists() and not a.overwrite:
         raise PoseliftError("exists already (use --overwrite to replace it)", a.json)
     if not a.bench and not a.videos:
@@ -348,7 +352,9 @@ def cmd_prepare(a) -> int:
     import warnings
 
     from .data.protocols import split_list
+    from .transaction import refuse_input
 
+    refuse_input(a.out, [a.source, *a.detections, a.cameras])  # even with --overwrite
     if a.dataset == "mocap":
         from .data.mocap import prepare_mocap
 
@@ -400,7 +406,9 @@ def cmd_bench(a) -> int:
 
 def cmd_export(a) -> int:
     from .export_onnx import export_onnx
+    from .transaction import refuse_input
 
+    refuse_input(a.onnx, [a.checkpoint])
     out = export_onnx(a.checkpoint, a.onnx, overwrite=a.overwrite, opset=a.opset)
     print(f"wrote {out}")
     return 0

@@ -62,16 +62,19 @@ def run_demo(out_dir, overwrite: bool = False, source: str = "video", progress: 
     focal = float(d["focal"]) if "focal" in d else None  # the camera's own, as a user would give --focal
     rec = reconstruct(seq, checkpoint="default", focal=focal, source=demo_sequence_path())
     plot = Path(out_dir) / "demo_sequence_plot.png"
-    if plot.exists() and not overwrite:
-        raise PoseliftError("exists already (use --overwrite to replace it)", plot)
-    result = write_outputs(rec, out_dir, "demo_sequence", video=False, overwrite=overwrite, progress=progress)
+    from .infer import output_names
+    from .transaction import transaction
+
     gt = d["positions_3d_camera"].astype(np.float64)
     pred = rec.positions_cam - rec.positions_cam[:, :1]
-    from .render.plot import plot_sequence_strip
+    with transaction(out_dir, output_names("demo_sequence", video=False) + [plot.name], overwrite=overwrite) as tx:
+        result = write_outputs(rec, out_dir, "demo_sequence", video=False, overwrite=overwrite, progress=progress)
+        from .render.plot import plot_sequence_strip
 
-    frames = list(np.linspace(0, len(pred) - 1, 6).astype(int))
-    plot_sequence_strip(plot, rec.keypoints, pred, frames, res=(w, h), ground_truth=gt - gt[:, :1],
-                        title="poselift demo: 2D input (top), 3D lifted (bottom; dashed: ground truth)")
+        frames = list(np.linspace(0, len(pred) - 1, 6).astype(int))
+        plot_sequence_strip(tx.path(plot.name), rec.keypoints, pred, frames, res=(w, h),
+                            ground_truth=gt - gt[:, :1],
+                            title="poselift demo: 2D input (top), 3D lifted (bottom; dashed: ground truth)")
     result["plot"] = str(plot)
     result["error vs ground truth"] = (f"MPJPE {1000 * float(mpjpe(pred, gt - gt[:, :1])):.1f} mm, "
                                        f"P-MPJPE {1000 * float(p_mpjpe(pred, gt)):.1f} mm, "

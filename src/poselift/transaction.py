@@ -376,6 +376,19 @@ def _name_max(folder: Path) -> int:
         return 255
 
 
+INPUT_REFUSED = "is an input of this run: an output may not replace it, even with --overwrite"
+
+
+def refuse_input(path, inputs) -> None:
+    """Refuse the output file ``path`` when it is one of the run's ``inputs`` (the same file by
+    any path), with or without ``--overwrite`` (for commands that write one file)."""
+    if path is None:
+        return
+    for inp in inputs:
+        if inp is not None and str(inp) not in ("", "-", "default") and _same(Path(path), Path(inp)):
+            raise PoseliftError(INPUT_REFUSED, path)
+
+
 def _same(a: Path, b: Path) -> bool:
     try:
         if os.path.samefile(a, b):
@@ -436,8 +449,7 @@ class OutputTransaction:
         if name == LOCK_NAME or name.startswith(STAGE_PREFIX):
             raise PoseliftError("is a name poselift keeps for itself", final)
         if self._input_of(final) is not None:
-            raise PoseliftError("is an input of this run: an output may not replace it, even with --overwrite "
-                                "(write the outputs to another folder)", final)
+            raise PoseliftError(INPUT_REFUSED + " (write the outputs to another folder)", final)
         if final.is_dir():
             raise PoseliftError("is a folder; an output file cannot replace it", final)
         if (final.exists() or final.is_symlink()) and not overwrite:
