@@ -496,3 +496,26 @@ def test_one_file_commands_never_replace_their_input(tmp_path, capsys):
                    "input of this run", names=ck)
     assert_refused(["evaluate", "--checkpoint", str(ck), "--bench", str(tmp_path), "--json", str(ck), "--overwrite",
                     "-q"], tmp_path, capsys, "input of this run", names=ck)
+
+
+def test_renames_that_fail_half_way_are_finished_by_the_next_run(tmp_path, monkeypatch):
+    replace = os.replace
+    done = []
+
+    def failing(a, b):
+        if str(b).endswith(".txt") and done:  # the second file's rename fails (after the first)
+            raise OSError(errno.EIO, "Input/output error", str(b))
+        if str(b).endswith(".txt"):
+            done.append(b)
+        replace(a, b)
+
+    monkeypatch.setattr(T.os, "replace", failing)
+    with pytest.raises(PoseliftError, match="cannot write the outputs"):
+        with T.transaction(tmp_path, ["a.txt", "b.txt"]) as tx:
+            tx.path("a.txt").write_text("a")
+            tx.path("b.txt").write_text("b")
+    monkeypatch.setattr(T.os, "replace", replace)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == ["a.txt"]
+    with T.transaction(tmp_path, ["c.txt"]) as tx:  # the next run finishes the set first
+        tx.path("c.txt").write_text("c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"]

@@ -308,9 +308,12 @@ def recover(folder, locked: bool = True) -> list[str]:
         if not m or not entry.is_dir(follow_symlinks=False):
             continue
         pid = int(m.group(1))
-        if pid == os.getpid() or (not locked and pid_alive(pid)):
-            continue
         stage = Path(entry.path)
+        if pid == os.getpid():
+            if any(tx.stage == stage for tx in list(_active.values())):
+                continue  # this process's own, open
+        elif not locked and pid_alive(pid):
+            continue
         manifest = _read_json(stage / COMMIT_NAME)
         parts = _read_json(stage / PARTS_NAME) or []
         with critical():
@@ -419,6 +422,7 @@ class OutputTransaction:
         self.stage: Path | None = None
         self._created: list[Path] = []
         self._locked = False
+        self._committing = False
         self._signals = None
         self._key = None
 
@@ -593,6 +597,7 @@ class OutputTransaction:
             tmp = self.stage / (COMMIT_NAME + ".new")
             tmp.write_text(json.dumps(manifest), encoding="utf-8")
             os.replace(tmp, self.stage / COMMIT_NAME)
+            self._committing = True  # from here on a failure is finished by recovery, not undone
             for name in order:
                 os.replace(self.stage / name, self.out_dir / name)
             for name in self.parts:
@@ -610,6 +615,12 @@ class OutputTransaction:
     def _abort(self) -> None:
         with critical():
             _active.pop(self._key, None)
+            if self._committing:  # renames failed half-way: the next run into the folder finishes them
+                self._committing = False
+                if self._locked:
+                    self._locked = False
+                    release_lock(self.out_dir)
+                return
             if self.stage is not None:
                 shutil.rmtree(self.stage, ignore_errors=True)
             for name in self.parts:
