@@ -2,16 +2,21 @@
 PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= torch==2.13.0
+# PyTorch's own index of CPU-only wheels: on PyPI a Linux torch pulls ~20 CUDA packages.
+# Where that index cannot be reached (an offline mirror, a local wheel), pip's own index is used.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.poselift-installed
 
 .PHONY: demo test test-all install clean
 
 $(STAMP): pyproject.toml requirements-video.txt
+	@$(PYTHON) scripts/check_python.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# the pinned CPU build of torch first, so that nothing pulls CUDA packages
-	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet --timeout 10 --retries 0 --index-url "$(TORCH_INDEX)" "$(TORCH)" \
+	|| $(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[test,export]"
 	# video stack: PyAV, OpenCV, and MediaPipe BlazePose without its optional heavy dependencies
 	$(BIN)/python -m pip install --quiet -r requirements-video.txt
