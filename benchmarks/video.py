@@ -46,11 +46,14 @@ def main(argv=None) -> int:
 
     t_det, seq = best(lambda: load_input(a.video, progress=False))
     t_lift, rec = best(lambda: reconstruct(seq, source=a.video))
+    motion = rec.motion
     with tempfile.TemporaryDirectory() as tmp:
-        t_exp, _ = best(lambda: export_all(tmp, "bench", rec.positions_cam, rec.keypoints, rec.scores, rec.fps,
-                                           overwrite=True))
+        t_exp, _ = best(lambda: export_all(tmp, "bench", motion, overwrite=True))
+        # the render as `poselift infer` makes it
         t_ren, _ = best(lambda: render_video(Path(tmp) / "bench.mp4", a.video, rec.keypoints, get_skeleton(rec.layout),
-                                             rec.positions_world, rec.fps, overwrite=True, progress=False))
+                                             motion.positions_world, rec.fps, overwrite=True, progress=False,
+                                             image_size=(rec.width, rec.height), frames=motion.frames,
+                                             filled=motion.filled, filled_2d=motion.filled_2d))
     n = len(rec.positions_cam)
     stages = {"detection": t_det, "lifting": t_lift, "exports": t_exp, "render": t_ren}
     total = sum(stages.values())

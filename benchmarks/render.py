@@ -1,0 +1,136 @@
+"""Speed of the result-video render, part by part, at a video's size.
+
+    python benchmarks/render.py [VIDEO] [--repeat 3] [--presets superfast,ultrafast] [--json OUT]
+
+Defaults to the bundled demo clip. Detects and lifts once (not timed), then times each part of
+the render on its own (best of ``--repeat``): decoding the input (``iter_frames``, every
+frame), then over the first ``--frames``: resizing the input to the 2D panel, drawing the 2D
+skeleton on it, drawing the 3D panel (:class:`~poselift.render.panel3d.Pose3DPanel`) and
+encoding the side-by-side frames (:class:`~poselift.video.VideoWriter`, libx264); then the
+whole ``render_video`` as ``poselift infer`` calls it, every frame. Prints milliseconds per
+frame (wall clock and CPU, the CPU summed over threads) and frames/s. ``--presets`` also
+encodes the same frames with other libx264 presets: time, file size and PSNR against the
+frames encoded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv=None) -> int:
+    from PIL import Image
+
+    from poselift.demo import demo_clip_path
+    from poselift.infer import load_input, reconstruct
+    from poselift.render.panel3d import Pose3DPanel
+    from poselift.render.video import PersonDrawing, _bone_colour, _draw_2d, _resize, _rgb, render_video
+    from poselift.skeleton import H36M17, get_skeleton
+    from poselift.video import VideoWriter, iter_frames
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("video", nargs="?", default=str(demo_clip_path()))
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--height", type=int, default=720, help="output height (the render's default)")
+    p.add_argument("--frames", type=int, default=100, help="frames held in memory for the parts")
+    p.add_argument("--presets", default="", help="libx264 presets to compare, comma-separated")
+    p.add_argument("--json", help="write the timings here")
+    a = p.parse_args(argv)
+
+    rec = reconstruct(load_input(a.video, progress=False), source=a.video)
+    motion = rec.motion
+    skeleton = get_skeleton(rec.layout)
+    n = len(rec.keypoints)
+    height = a.height + a.height % 2
+    scale = height / rec.height
+    left_w = max(2, int(round(rec.width * scale)))
+    left_w += left_w % 2
+    person = PersonDrawing(rec.keypoints, motion.positions_world, motion.filled_2d, motion.filled)
+    colours = [_rgb(_bone_colour(skeleton, j, None)) for j in range(skeleton.num_joints)]
+
+    def best(fn):
+        walls, cpus = [], []
+        for _ in range(a.repeat):
+            c0, w0 = time.process_time(), time.perf_counter()
+            fn()
+            walls.append(time.perf_counter() - w0)
+            cpus.append(time.process_time() - c0)
+        k = int(np.argmin(walls))
+        return walls[k], cpus[k]
+
+    sources: list[np.ndarray] = []  # the first few input frames, for the resize
+
+    def decode():
+        sources.clear()
+        for frame in iter_frames(a.video, max_frames=n):
+            if len(sources) < 20:
+                sources.append(frame)
+
+    timings = {"decode": best(decode)}
+    m = min(n, a.frames)
+    small: list[np.ndarray] = []
+    timings["resize"] = best(lambda: (small.clear(), small.extend(_resize(sources[t % len(sources)], left_w, height)
+                                                                  for t in range(m))))
+    out = np.empty((m, height, left_w + height, 3), np.uint8)
+
+    def overlay():
+        for t in range(m):
+            left = Image.fromarray(small[t])
+            _draw_2d(left, rec.keypoints[t], skeleton, (left_w / rec.width, scale), colours, motion.filled_2d[t])
+            out[t, :, :left_w] = np.asarray(left)
+
+    timings["2D overlay"] = best(overlay)
+    panel = Pose3DPanel([person], H36M17, height)
+    timings["3D panel"] = best(lambda: [panel.draw(t, -60.0 + 10.0 * t / rec.fps, f"3D   frame {t}",
+                                                   out=out[t, :, left_w:]) for t in range(m)])
+    presets = ["veryfast"] + [s for s in a.presets.split(",") if s and s != "veryfast"]
+    sizes, quality = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for preset in presets:
+            path = Path(tmp) / f"{preset}.mp4"
+
+            def encode():
+                with VideoWriter(path, rec.fps, out.shape[2], height, overwrite=True, preset=preset) as mp4:
+                    for frame in out:
+                        mp4.write(frame)
+
+            timings[f"encode {preset}"] = best(encode)
+            sizes[preset] = path.stat().st_size
+            mse = np.mean([np.mean((f.astype(np.float32) - g) ** 2) for f, g in zip(iter_frames(path), out)])
+            quality[preset] = float(10 * np.log10(255 ** 2 / mse))
+        timings["whole render"] = best(lambda: render_video(
+            Path(tmp) / "render.mp4", a.video, rec.keypoints, skeleton, motion.positions_world, rec.fps,
+            overwrite=True, progress=False, image_size=(rec.width, rec.height), frames=motion.frames,
+            filled=motion.filled, filled_2d=motion.filled_2d, height=a.height))
+
+    print(f"{a.video}: {n} frames, {rec.width}x{rec.height} -> {left_w + height}x{height}, best of {a.repeat}"
+          f" (parts after decode: the first {m} frames)")
+    print(f"{'part':<20}{'ms/frame':>10}{'CPU ms':>8}{'frames/s':>10}")
+    per_frame = {}
+    for k, (wall, cpu) in timings.items():
+        count = n if k in ("decode", "whole render") else m
+        per_frame[k] = (1000 * wall / count, 1000 * cpu / count)
+        extra = ""
+        if k.startswith("encode "):
+            preset = k.split()[1]
+            extra = f"   {sizes[preset] / 1024:.0f} KiB, {sizes[preset] * 8 * rec.fps / m / 1e6:.2f} Mbit/s, " \
+                    f"PSNR {quality[preset]:.1f} dB"
+        print(f"{k:<20}{per_frame[k][0]:>10.2f}{per_frame[k][1]:>8.2f}{1000 / per_frame[k][0]:>10.1f}{extra}")
+    if a.json:
+        Path(a.json).write_text(json.dumps({
+            "video": a.video, "frames": n, "size": [left_w + height, height],
+            "ms_per_frame": {k: w for k, (w, _) in per_frame.items()},
+            "cpu_ms_per_frame": {k: c for k, (_, c) in per_frame.items()},
+            "encoded_bytes": sizes, "psnr_db": quality}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
