@@ -208,19 +208,26 @@ def _frames(source: str, *, allow_pickle: bool, person, layout, detector: str):
     return info, zip(seq.keypoints, seq.scores)
 
 
+def open_frames(source: str, live: bool):
+    """(iterator of RGB frames, {width, height, fps, frames}) of a video file or a live source;
+    the first SIGINT/SIGTERM ends a live stream (what came is kept)."""
+    from .video import iter_frames, iter_live_frames, probe
+
+    if live:
+        from .transaction import until_stopped
+
+        frames, meta = iter_live_frames(source)
+        return until_stopped(frames), meta
+    vi = probe(source)
+    return iter_frames(source), {"width": vi.width, "height": vi.height, "fps": vi.fps, "frames": vi.frames}
+
+
 def _detected_frames(source: str, live: bool, person, detector: str):
     from .detect.base import PersonTracker, frame_detections, get_detector
     from .video import iter_frames, iter_live_frames, probe
 
     det = get_detector(detector)
-    if live:
-        from .transaction import until_stopped
-
-        frames, meta = iter_live_frames(source)
-        frames = until_stopped(frames)  # the first SIGINT/SIGTERM ends a live stream: what came is kept
-    else:
-        vi = probe(source)
-        frames, meta = iter_frames(source), {"width": vi.width, "height": vi.height, "fps": vi.fps, "frames": vi.frames}
+    frames, meta = open_frames(source, live)
     if isinstance(det, PersonTracker):
         det.start(person, fps=meta.get("fps"))
     layout = getattr(det, "layout", "coco17")

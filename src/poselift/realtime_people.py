@@ -54,11 +54,10 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     from .detect.fill import MAX_GAP, MIN_SEEN_SHARE
     from .detect.multitrack import PeopleTracker
     from .infer import Reconstruction, _is_video, image_and_rate, output_flags, resolve_focal
-    from .realtime import LIVE, OnlineFloor, RealtimeLifter, open_sink
+    from .realtime import LIVE, OnlineFloor, RealtimeLifter, open_frames, open_sink
     from .render.export import Motion, frame_records, metadata
     from .skeleton import get_skeleton
     from .smooth import OneEuroFilter
-    from .video import iter_frames, iter_live_frames, probe
 
     source = str(source)
     path = Path(source)
@@ -69,14 +68,7 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
         raise PoseliftError("--people all needs a video, a camera or a stream", path)
     if smooth not in ("none", "one-euro"):
         raise PoseliftError(f"realtime smoothing is 'none' or 'one-euro' (causal), got {smooth!r}")
-    if live:
-        from .transaction import until_stopped
-
-        frames, meta = iter_live_frames(source)
-        frames = until_stopped(frames)  # the first SIGINT/SIGTERM ends a live stream: what came is kept
-    else:
-        vi = probe(source)
-        frames, meta = iter_frames(source), {"width": vi.width, "height": vi.height, "fps": vi.fps, "frames": vi.frames}
+    frames, meta = open_frames(source, live)
     w, h, rate = image_and_rate(width, height, fps, meta.get("width"), meta.get("height"), meta.get("fps"), source)
     f_px, f_from = resolve_focal(w, h, focal, fov, None if live else source)
     det = get_detector(detector or MULTI_DETECTOR)
