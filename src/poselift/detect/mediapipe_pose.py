@@ -63,7 +63,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import PoseliftError
-from .base import PersonChoice, box_from_xywh, parse_person
+from .person import PersonChoice, box_from_xywh, parse_person
 from .track import Detection, box_iou, keypoint_box
 
 MEDIAPIPE_TO_COCO17 = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
