@@ -21,7 +21,8 @@ import warnings
 import torch
 
 from poselift.models.fast import _keep_mask
-from poselift.models.temporal import ModelConfig, build_model
+from poselift.models.build import build_model
+from poselift.models.temporal import ModelConfig
 
 
 def best_of(fn, repeats: int = 3) -> float:

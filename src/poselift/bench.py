@@ -98,7 +98,8 @@ def peak_matmul_gflops(device: torch.device, dtype=torch.float32) -> float:
 
 # ----------------------------------------------------------------------------- parts
 def bench_training(opt: BenchOptions, frames: int) -> dict:
-    from .models.temporal import ModelConfig, build_model
+    from .models.build import build_model
+    from .models.temporal import ModelConfig
 
     device = torch.device(opt.device)
     cfg = ModelConfig(filter_widths=ARCHS[frames], channels=opt.channels)

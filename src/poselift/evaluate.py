@@ -20,7 +20,8 @@ from .data.dataset import root_relative
 from .data.windows import pad_sequence_torch
 from .errors import PoseliftError
 from .metrics import auc, mpjpe_frames, mpjve, n_mpjpe_frames, p_mpjpe_frames, pck
-from .models.temporal import TemporalModel, build_model
+from .models.build import build_model
+from .models.temporal import TemporalModel
 from .skeleton import H36M17, Skeleton, coco17_from_h36m17, flip_pose, get_skeleton
 from .train.checkpoint import load_checkpoint, model_config, read_meta
 

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from poselift.models.embedding import PoseEmbedder
-from poselift.models.temporal import ModelConfig, build_model
+from poselift.models.build import build_model
+from poselift.models.temporal import ModelConfig
 
 
 @pytest.mark.parametrize("widths,causal", [([3, 3], False), ([3, 3, 3], True), ([1, 1], False)])

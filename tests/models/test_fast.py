@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from poselift.models.fast import relu_dropout
-from poselift.models.temporal import ModelConfig, TemporalModelStrided, build_model
+from poselift.models.build import build_model
+from poselift.models.temporal import ModelConfig, TemporalModelStrided
 
 from helpers import randomise_bn
 

@@ -137,7 +137,7 @@ def test_trajectory_model_trains_on_roots_with_inverse_depth_weights(tmp_path):
 
 def test_weight_average_is_exported_and_resumes_exactly(tmp_path):
     from poselift.train.checkpoint import load_checkpoint, read_meta
-    from poselift.models.temporal import build_model
+    from poselift.models.build import build_model
 
     data = _data()
     ref = Trainer(_cfg(tmp_path, "ref", ema=0.9, checkpoint_every=3), data=data, progress=False)

@@ -239,26 +239,6 @@ class TemporalModelStrided(_TemporalBase):
             )
 
 
-def build_model(cfg: ModelConfig, strided: bool = False, fast: bool = False) -> nn.Module:
-    """The dilated model (or its strided twin); a :class:`~.embedding.PoseEmbedder` when
-    ``cfg.embed_dim`` > 0. ``fast``: the strided twin computes as matrix products
-    (:mod:`.fast`; same weights, same results up to rounding)."""
-    if cfg.embed_dim > 0:
-        from .embedding import PoseEmbedder
-
-        model = PoseEmbedder(cfg, strided=strided)
-        fast_net = model.trunk
-    else:
-        model = TemporalModelStrided(cfg) if strided else TemporalModel(cfg)
-        fast_net = model
-    if fast and strided:
-        from .fast import frame_major
-
-        fast_net.fast = True
-        frame_major(fast_net)
-    return model
-
-
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 

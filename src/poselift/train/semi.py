@@ -38,7 +38,8 @@ from ..data.protocols import split_list
 from ..data.windows import Batch, to_device
 from ..errors import PoseliftError
 from ..metrics import bone_lengths, mpjpe, weighted_mpjpe
-from ..models.temporal import ModelConfig, build_model, causal_shift, receptive_field
+from ..models.build import build_model
+from ..models.temporal import ModelConfig, causal_shift, receptive_field
 from ..skeleton import COCO_FROM_H36M, get_skeleton
 from .supervised import MODEL, Trainer, load_training_set, make_sampler
 

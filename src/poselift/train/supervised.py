@@ -28,7 +28,8 @@ from ..data.windows import ClipSampler, to_device
 from ..errors import PoseliftError
 from ..metrics import mpjpe, weighted_mpjpe
 from ..skeleton import get_skeleton
-from ..models.temporal import build_model, causal_shift, receptive_field
+from ..models.build import build_model
+from ..models.temporal import causal_shift, receptive_field
 from .checkpoint import load_checkpoint, load_tensors, save_checkpoint
 from . import distributed
 from .ema import WeightAverage
