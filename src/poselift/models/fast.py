@@ -3,7 +3,8 @@
 A strided convolution whose stride equals its width sees every input frame exactly once,
 so it is a reshape followed by one matrix product: (N, T, C) → (N, T/w, w·C) @ (w·C, C').
 Activations stay channels-last (N, T, C) throughout, batch norm runs over the rows of a
-(N·T, C) matrix, and ReLU + dropout are one autograd node that keeps only its output for
+(N·T, C) matrix (in distributed training with statistics over every process's rows,
+:func:`global_batch_norm`), and ReLU + dropout are one autograd node that keeps only its output for
 the backward pass. The dropout masks come from random bytes (``keep = byte >= 256·p``),
 which is exact for p = 0.25 and any multiple of 1/256 and about 10x cheaper than
 ``torch.bernoulli``; other rates fall back to :func:`torch.nn.functional.dropout`.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 
@@ -82,12 +84,43 @@ def _bn(x: torch.Tensor, bn: torch.nn.BatchNorm1d, training: bool, sync: bool = 
     statistics over the rows of every process (distributed training)."""
     flat = x.reshape(-1, x.shape[-1])
     if training and sync:
-        from ..train.distributed import global_batch_norm
-
         return global_batch_norm(flat, bn).view(x.shape)
     y = F.batch_norm(flat, bn.running_mean, bn.running_var, bn.weight, bn.bias,
                      training, bn.momentum if bn.momentum is not None else 0.0, bn.eps)
     return y.view(x.shape)
+
+
+class _SumOverProcesses(torch.autograd.Function):
+    """All-reduce (sum) with its gradient: the sum of the gradients over processes."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = x.clone()
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+def global_batch_norm(flat: torch.Tensor, bn: torch.nn.BatchNorm1d) -> torch.Tensor:
+    """Training-mode batch norm of (rows, C) with statistics over every process's rows."""
+    x = flat.float()
+    c = x.shape[1]
+    local = torch.cat([x.sum(0), (x * x).sum(0), x.new_tensor([x.shape[0]])])
+    total = _SumOverProcesses.apply(local)
+    n = total[-1]
+    mean = total[:c] / n
+    var = (total[c:2 * c] / n - mean * mean).clamp_min(0)
+    with torch.no_grad():
+        m = bn.momentum if bn.momentum is not None else 0.0
+        bn.running_mean.lerp_(mean.detach(), m)
+        bn.running_var.lerp_(var.detach() * n / (n - 1).clamp_min(1), m)
+    scale = bn.weight * torch.rsqrt(var + bn.eps)
+    return (x * scale + (bn.bias - mean * scale)).to(flat.dtype)
 
 
 def _update_bn_count(bn: torch.nn.BatchNorm1d, training: bool) -> None:

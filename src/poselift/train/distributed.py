@@ -9,7 +9,8 @@ gradients. So that N processes compute what one process computes on the whole ba
 * the loss of a share is scaled by ``N · share / batch``, so the averaged gradient is the
   gradient of the mean over the global batch, also when the last batch does not divide;
 * batch norm uses statistics over the global batch (sums all-reduced, with gradients
-  through the reduction), in the fast engine that distributed training requires.
+  through the reduction: :func:`~poselift.models.fast.global_batch_norm`), in the fast engine
+  that distributed training requires.
 
 Dropout masks differ per process (each seeds its own generator), as with any data-parallel
 run; rank 0 alone writes checkpoints and shows progress. Backends: ``gloo`` on CPU,
@@ -25,6 +26,7 @@ import torch
 import torch.distributed as dist
 
 from ..errors import PoseliftError
+from ..models.fast import global_batch_norm  # noqa: F401  (the op lives with the fast path it serves)
 
 
 @dataclass
@@ -77,39 +79,6 @@ def current() -> DistContext | None:
 def share(n: int, ctx: DistContext) -> slice:
     """Rows of a global batch of ``n`` that process ``ctx.rank`` trains on."""
     return slice(ctx.rank * n // ctx.world, (ctx.rank + 1) * n // ctx.world)
-
-
-class _SumOverProcesses(torch.autograd.Function):
-    """All-reduce (sum) with its gradient: the sum of the gradients over processes."""
-
-    @staticmethod
-    def forward(ctx, x):
-        x = x.clone()
-        dist.all_reduce(x)
-        return x
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad = grad.clone()
-        dist.all_reduce(grad)
-        return grad
-
-
-def global_batch_norm(flat: torch.Tensor, bn: torch.nn.BatchNorm1d) -> torch.Tensor:
-    """Training-mode batch norm of (rows, C) with statistics over every process's rows."""
-    x = flat.float()
-    c = x.shape[1]
-    local = torch.cat([x.sum(0), (x * x).sum(0), x.new_tensor([x.shape[0]])])
-    total = _SumOverProcesses.apply(local)
-    n = total[-1]
-    mean = total[:c] / n
-    var = (total[c:2 * c] / n - mean * mean).clamp_min(0)
-    with torch.no_grad():
-        m = bn.momentum if bn.momentum is not None else 0.0
-        bn.running_mean.lerp_(mean.detach(), m)
-        bn.running_var.lerp_(var.detach() * n / (n - 1).clamp_min(1), m)
-    scale = bn.weight * torch.rsqrt(var + bn.eps)
-    return (x * scale + (bn.bias - mean * scale)).to(flat.dtype)
 
 
 def wrap(model: torch.nn.Module, device: torch.device, ctx: DistContext):
