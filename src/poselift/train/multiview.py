@@ -19,7 +19,7 @@ instant is seen from two different cameras (anchor and positive), and
 With ``multiview_weight`` 0 the same network is trained on the labeled batches alone
 (the supervised-only baseline, at the same budget of labeled clips). With ``back_projection`` a trajectory model trains beside
 the embedder and the unlabeled instants of each batch also get the back-projection terms
-of :mod:`.semi` (reprojection through the intrinsics, bone length) after ``warmup`` epochs. Clips and their mirrored copies (both views mirrored)
+of :mod:`.backprojection` (as in :mod:`.semi`: reprojection through the intrinsics, bone length) after ``warmup`` epochs. Clips and their mirrored copies (both views mirrored)
 come in an order fixed by (seed, epoch), views by (seed, epoch, batch), so ``resume`` is
 exact, as for every trainer.
 """
@@ -38,6 +38,7 @@ from ..errors import PoseliftError
 from ..metrics import mpjpe
 from ..models.temporal import causal_shift, receptive_field
 from ..skeleton import get_skeleton
+from .backprojection import BackProjection, build_pair, labeled_terms, pair_exports
 from .supervised import Trainer
 
 
@@ -209,8 +210,6 @@ class MultiviewTrainer(Trainer):
         super().__init__(cfg, data, progress)
         self.stream = MultiviewSampler(self.data, cfg) if self.uses_stream else None
         if cfg.back_projection:
-            from .semi import BackProjection
-
             self.back_projection = BackProjection(cfg, self.data.skeleton_in, self.data.skeleton_out)
 
     @property
@@ -222,15 +221,11 @@ class MultiviewTrainer(Trainer):
 
     def build_network(self):
         if self.cfg.back_projection:
-            from .semi import build_pair
-
             return build_pair(self.cfg)
         return super().build_network()
 
     def exports(self):
         if self.cfg.back_projection:
-            from .semi import pair_exports
-
             return pair_exports(self)
         return super().exports()
 
@@ -251,8 +246,6 @@ class MultiviewTrainer(Trainer):
         embedder = self.model.pose if bp else self.model
         emb, pose = embedder.embed_and_pose(x)  # (N, 1, D), (N, 1, J, 3)
         if bp:
-            from .semi import BackProjection, labeled_terms
-
             K = batch.intrinsics if mv is None else torch.cat([batch.intrinsics, mv.intrinsics])
             traj = self.model.trajectory(BackProjection.trajectory_input(x, K))
             terms = labeled_terms(pose[:n], traj[:n], batch.targets_3d, batch.roots_3d)
