@@ -9,7 +9,7 @@ after detection: gap filling, the bundled pose lifter, the bundled trajectory mo
 (unless ``--no-exports``) the npz / json / csv / bvh / html exports. The work runs in a
 fresh process whose peak resident memory (``ru_maxrss``) is reported, with the baseline of
 that process after importing poselift and torch. The lifters run chunk by chunk
-(:data:`poselift.evaluate.CHUNK` output frames), so memory does not grow with the length.
+(:data:`poselift.predict.CHUNK` output frames), so memory does not grow with the length.
 """
 
 from __future__ import annotations

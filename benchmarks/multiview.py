@@ -44,8 +44,9 @@ import numpy as np
 from poselift.config import TrainConfig
 from poselift.data.cmu import load_bench_dir
 from poselift.data.formats import load_npz, save_json, save_npz
-from poselift.evaluate import evaluate_checkpoint, load_model
+from poselift.evaluate import evaluate_checkpoint
 from poselift.models.temporal import ModelConfig
+from poselift.predict import load_model
 from poselift.retrieval import (bench_gallery, embed_sequence, keypoint_embedding, retrieval_scores,
                                 same_instant_hit_rate, video_inputs)
 from poselift.train.multiview import MultiviewTrainer

@@ -55,7 +55,8 @@ def error_split(checkpoint, bench_dir) -> dict:
     import numpy as np
 
     from poselift.data.cmu import load_bench_dir
-    from poselift.evaluate import bench_inputs, load_model, predict_sequence
+    from poselift.evaluate import bench_inputs
+    from poselift.predict import load_model, predict_sequence
 
     model, _ = load_model(checkpoint)
     depth = px = frames = 0.0

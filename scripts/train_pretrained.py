@@ -70,7 +70,7 @@ def evaluate(name: str, checkpoint: Path) -> None:
 
 
 def bundle(name: str, checkpoint: Path) -> None:
-    from poselift.evaluate import load_model
+    from poselift.predict import load_model
     from poselift.train.checkpoint import read_meta, save_checkpoint
 
     model, _ = load_model(checkpoint)

@@ -207,7 +207,7 @@ def retrieval_embedder(checkpoint: str):
 
     if checkpoint == "keypoints":
         return keypoint_embedding, None, "normalised 2D keypoints"
-    from .evaluate import load_model
+    from .predict import load_model
 
     model, meta = load_model(checkpoint)
     if not hasattr(model, "embed"):

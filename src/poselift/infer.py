@@ -16,7 +16,7 @@ import torch
 from .assets_path import asset_path
 from .camera import normalize_screen_coordinates
 from .errors import PoseliftError
-from .evaluate import load_model, predict_sequence
+from .predict import load_model, predict_sequence
 
 # bundled pretrained models (src/poselift/assets), by input layout
 DEFAULT_CHECKPOINTS = {"h36m17": "lifter_h36m17_27f.safetensors", "coco17": "lifter_coco17_27f.safetensors"}

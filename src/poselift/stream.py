@@ -133,7 +133,7 @@ class Stream:
     def from_checkpoint(cls, path="default", batch: int = 1, layout: str = "coco17",
                         threads: int | None = None) -> "Stream":
         """A stream on a checkpoint file (``default``: the bundled model for ``layout`` input)."""
-        from .evaluate import load_model
+        from .predict import load_model
         from .infer import resolve_checkpoint
 
         path = resolve_checkpoint(path, layout)
