@@ -236,6 +236,43 @@ def _used_run_folder(d):
     return _train(d)
 
 
+def _lfs_pointer_dataset(d):
+    from helpers import LFS_POINTER
+
+    (d / "data_3d_h36m.npz").write_text(LFS_POINTER)
+    return ["prepare", "h36m", "--source", str(d / "data_3d_h36m.npz"), "--allow-pickle", "--out", str(d / "h36m.npz"),
+            "-q"]
+
+
+def _lfs_pointer_checkpoint(d):
+    from helpers import LFS_POINTER
+
+    write_bench(d / "bench" / "bench_09.npz")
+    (d / "model.safetensors").write_text(LFS_POINTER)
+    return ["evaluate", "--checkpoint", str(d / "model.safetensors"), "--bench", str(d / "bench"), "-q"]
+
+
+def _h36m_model_on_humaneva(d):
+    import warnings
+
+    from helpers import write_humaneva_videopose3d
+    from poselift.data.humaneva import prepare_humaneva
+
+    write_humaneva_videopose3d(d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepare_humaneva(d / "data_3d_humaneva15.npz", d / "he.npz", detections=[d / "data_2d_humaneva15_gt.npz"],
+                         allow_pickle=True, progress=False)
+    from poselift.models.temporal import ModelConfig, TemporalModel
+    from poselift.train.checkpoint import save_checkpoint
+
+    model = TemporalModel(ModelConfig(filter_widths=[3], channels=8))
+    save_checkpoint(d / "h36m17.safetensors", model, {"model": model.cfg.to_dict(), "skeleton_in": "h36m17",
+                                                      "skeleton_out": "h36m17"})
+    return ["evaluate", "--data", "humaneva", "--dataset", str(d / "he.npz"), "--checkpoint",
+            str(d / "h36m17.safetensors"), "-q"]
+
+
 CASES = [
     Case("keypoint file does not exist", _missing_keypoints, "file not found", "missing.json"),
     Case("benchmark folder does not exist", _missing_bench, "folder not found", "no_such_folder"),
@@ -932,4 +969,11 @@ CASES += [
     Case("prepare --out file name over 255 bytes", _long_prepare_out, "file name too long", f"{LONG_NAME}.npz"),
     Case("--out is a file", _out_is_a_file, "not a folder", "out"),
     Case("--out inside a read-only folder", _out_unwritable, "ermission denied", "locked", as_root=False),
+    # dataset files of the VideoPose3D release (issue 20)
+    Case("Git LFS pointer instead of a dataset file", _lfs_pointer_dataset, "is a Git LFS pointer: the real file",
+         "data_3d_h36m.npz"),
+    Case("Git LFS pointer instead of a checkpoint", _lfs_pointer_checkpoint, "fetch it with 'git lfs pull'",
+         "model.safetensors"),
+    Case("Human3.6M-17 model on HumanEva-I (15 joints)", _h36m_model_on_humaneva,
+         "train a HumanEva-I model (poselift train --data humaneva", "h36m17.safetensors"),
 ]

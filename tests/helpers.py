@@ -220,3 +220,63 @@ def write_mp4(path, frames=10, fps=25, height=48, width=64, **kw):
         for t in range(frames):
             out.write(pattern(t, height, width))
     return out
+
+
+# ------------------------------------------------------------- Human3.6M, VideoPose3D release
+
+# the 16 MPII slots (r_ankle ... l_wrist) as Human3.6M-17 joints, for the two readings of the
+# Stacked-Hourglass files: MPII's (7-9 = thorax, upper neck ~ neck/nose, head top ~ head) and
+# 3d-pose-baseline's (7-9 = spine, thorax, head)
+MPII_FROM_H36M = [3, 2, 1, 4, 5, 6, 0, 8, 9, 10, 16, 15, 14, 11, 12, 13]
+MPII_H36M_FROM_H36M = [3, 2, 1, 4, 5, 6, 0, 7, 8, 10, 16, 15, 14, 11, 12, 13]
+SH_METADATA = {"num_joints": 16, "keypoints_symmetry": [[3, 4, 5, 13, 14, 15], [0, 1, 2, 10, 11, 12]]}  # as released
+# unequal action lengths (frames): the action mean and the frame-weighted mean differ
+H36M_TEST_SEQUENCES = {"S9": {"Directions 1": 30, "Walking 1": 12, "Walking": 16, "Photo": 9},
+                       "S11": {"Directions 1": 14, "Walking 1": 40, "Photo 1": 11}}
+
+
+def write_h36m_videopose3d(folder, sequences=None, sh=True, seed=0):
+    """The VideoPose3D release's Human3.6M files for ``sequences`` ({subject: {name: frames}},
+    default :data:`H36M_TEST_SEQUENCES`): data_3d_h36m.npz (32 joints, metres), the gt 2D,
+    and with ``sh`` the two Stacked-Hourglass files in the MPII order with the released
+    metadata: sh_pt_mpii read with MPII's joints, sh_ft_h36m with 3d-pose-baseline's (both
+    exact projections plus 1 px, 2 frames longer than the mocap; S11 "Directions 1" missing
+    from both, as in the release). Returns ({subject: {name: (F, 17, 3) world}}, {subject:
+    {name: [per-camera (F, 17, 2) projections]}})."""
+    from pathlib import Path
+
+    from poselift.data import h36m
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cams = h36m.load_cameras()
+    sequences = H36M_TEST_SEQUENCES if sequences is None else sequences
+    world, proj, w32, gt, pt, ft = {}, {}, {}, {}, {}, {}
+    for k, (subject, seqs) in enumerate(sequences.items()):
+        for d in (world, proj, w32, gt, pt, ft):
+            d[subject] = {}
+        for i, (name, frames) in enumerate(seqs.items()):
+            m = random_motion(frames, seed + 10 * k + i).astype(np.float64)
+            world[subject][name] = m
+            w32[subject][name] = full32(m).astype(np.float32)
+            p = [c.project(c.world_to_camera(m)) for c in cams[subject]]
+            proj[subject][name] = p
+            gt[subject][name] = [q.astype(np.float32) for q in p]
+            if subject == "S11" and name.startswith("Directions"):
+                continue
+            longer = [np.concatenate([q, q[-2:]]) + 1.0 for q in p]
+            pt[subject][name] = [q[:, MPII_FROM_H36M].astype(np.float32) for q in longer]
+            ft[subject][name] = [q[:, MPII_H36M_FROM_H36M].astype(np.float32) for q in longer]
+    np.savez_compressed(folder / "data_3d_h36m.npz", positions_3d=w32)
+    np.savez_compressed(folder / "data_2d_h36m_gt.npz", positions_2d=gt,
+                        metadata={"layout_name": "h36m", "num_joints": 17,
+                                  "keypoints_symmetry": [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]]})
+    if sh:
+        np.savez_compressed(folder / "data_2d_h36m_sh_pt_mpii.npz", positions_2d=pt, metadata=SH_METADATA)
+        np.savez_compressed(folder / "data_2d_h36m_sh_ft_h36m.npz", positions_2d=ft, metadata=SH_METADATA)
+    return world, proj
+
+
+LFS_POINTER = ("version https://git-lfs.github.com/spec/v1\n"
+               "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+               "size 1356254098\n")

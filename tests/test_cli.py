@@ -164,6 +164,80 @@ def test_humaneva_prepare_train_evaluate_table4(tmp_path, capsys):
     assert "Table 4" in text and "Walk S1" in text and "Validate/S1" in text
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_cross_dataset_recipe(tmp_path, capsys):
+    """docs/datasets.md, "Cross-dataset": the bundled models on Human3.6M (every 2D source of
+    the release's layouts), fine-tuned from the bundled weights, evaluated again; and on
+    HumanEva-I with --map-joints."""
+    from helpers import H36M_TEST_SEQUENCES, LFS_POINTER, write_h36m_videopose3d, write_humaneva_videopose3d
+
+    write_h36m_videopose3d(tmp_path, {**H36M_TEST_SEQUENCES, "S1": {"Walking 1": 30, "Eating 2": 20}})
+    h36m = tmp_path / "h36m.npz"
+    dets = [str(tmp_path / f"data_2d_h36m_{s}.npz") for s in ("gt", "sh_pt_mpii", "sh_ft_h36m")]
+    assert main(["prepare", "h36m", "--source", str(tmp_path / "data_3d_h36m.npz"), "--allow-pickle", "--detections",
+                 *dets, "--out", str(h36m), "-q"]) == 0
+    assert "2D sources gt, sh_pt_mpii (mpii16 joints), sh_ft_h36m (mpii16_h36m joints)" in capsys.readouterr().out
+
+    # 1. the bundled models as they are
+    js = tmp_path / "bundled.json"
+    assert main(["evaluate", "--data", "h36m", "--dataset", str(h36m), "-k", "gt", "--checkpoint", "default",
+                 "--json", str(js), "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "Protocol #1 (MPJPE)" in text and "Protocol #2 (P-MPJPE)" in text and "frame-weighted over all" in text
+    bundled = json.loads(js.read_text())
+    assert bundled["headline"]["averaging"] == "mean over actions" and bundled["subjects"] == ["S9", "S11"]
+    assert bundled["headline"]["mpjpe"] == pytest.approx(bundled["action_mean"]["mpjpe"])
+    assert main(["evaluate", "--data", "h36m", "--dataset", str(h36m), "-k", "gt", "--checkpoint", "default",
+                 "--layout", "coco17", "-q"]) == 0
+    assert main(["evaluate", "--data", "h36m", "--dataset", str(h36m), "-k", "sh_ft_h36m", "--checkpoint", "default",
+                 "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "is in layout mpii16_h36m; the model takes h36m17: add --map-joints" in err
+    assert main(["evaluate", "--data", "h36m", "--dataset", str(h36m), "-k", "sh_ft_h36m", "--checkpoint", "default",
+                 "--map-joints", "-q"]) == 0
+    assert "cross-dataset: input mpii16_h36m → h36m17" in capsys.readouterr().out
+
+    # 2. fine-tuned from the bundled weights (the model's settings are the checkpoint's), 3. evaluated again
+    run = tmp_path / "runs" / "h36m_ft"
+    assert main(["train", "--data", "h36m", "--dataset", str(h36m), "-k", "gt", "--init", "default", "--samples", "64",
+                 "-b", "64", "-c", str(run), "-q"]) == 0
+    capsys.readouterr()
+    config = json.loads((run / "config.json").read_text())
+    assert config["init"].endswith("lifter_h36m17_27f.safetensors") and config["subjects"] == ""
+    assert (config["model"]["filter_widths"], config["model"]["channels"]) == ([3, 3, 3], 1024)
+    js2 = tmp_path / "tuned.json"
+    assert main(["evaluate", "--data", "h36m", "--dataset", str(h36m), "-k", "gt", "--checkpoint",
+                 str(run / "model.safetensors"), "--json", str(js2), "-q"]) == 0
+    capsys.readouterr()
+    assert json.loads(js2.read_text())["headline"]["mpjpe"] != bundled["headline"]["mpjpe"]
+    assert main(["train", "--data", "h36m", "--dataset", str(h36m), "-k", "sh_pt_mpii", "--init", "default",
+                 "--samples", "64", "-c", str(tmp_path / "runs" / "sh"), "-q"]) == 2
+    assert "takes h36m17 2D and predicts h36m17 joints; this training data has mpii16 2D" in capsys.readouterr().err
+
+    # HumanEva-I: the bundled 17-joint model, with what to do, then on the 15 shared joints
+    write_humaneva_videopose3d(tmp_path)
+    he = tmp_path / "he.npz"
+    assert main(["prepare", "humaneva", "--source", str(tmp_path / "data_3d_humaneva15.npz"), "--allow-pickle",
+                 "--detections", str(tmp_path / "data_2d_humaneva15_gt.npz"), "--out", str(he), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--data", "humaneva", "--dataset", str(he), "-k", "gt", "--checkpoint", "default",
+                 "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "poselift train --data humaneva" in err and "--map-joints" in err
+    assert main(["evaluate", "--data", "humaneva", "--dataset", str(he), "-k", "gt", "--checkpoint", "default",
+                 "--map-joints", "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "Table 4 layout" in text and "cross-dataset: input humaneva15 → h36m17, scored on 15 shared joints" in text
+
+    # a Git LFS pointer where a file should be: one line saying so
+    (tmp_path / "data_2d_h36m_cpn_ft_h36m_dbb.npz").write_text(LFS_POINTER)
+    assert main(["prepare", "h36m", "--source", str(tmp_path / "data_3d_h36m.npz"), "--allow-pickle", "--detections",
+                 str(tmp_path / "data_2d_h36m_cpn_ft_h36m_dbb.npz"), "--out", str(tmp_path / "x.npz"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("data_2d_h36m_cpn_ft_h36m_dbb.npz: is a Git LFS pointer: the real file (1,356,254,098 bytes) "
+                        "is not here; fetch it with 'git lfs pull' or download the file itself")
+
+
 def test_3dhp_prepare_and_evaluate_with_pck(tmp_path, capsys):
     pytest.importorskip("h5py")
     from helpers import write_3dhp_mat

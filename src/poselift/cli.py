@@ -75,7 +75,7 @@ TRAIN_FLAGS = {
     "ema": "ema", "dataset": "dataset", "keypoints": "keypoints", "subjects": "subjects", "actions": "actions",
     "subset": "subset", "unlabeled_subjects": "unlabeled_subjects", "warmup": "warmup",
     "label_fraction": "label_fraction", "margin": "margin", "window": "window", "multiview_weight": "multiview_weight",
-    "mining": "mining", "engine": "engine", "precision": "precision", "device": "device",
+    "mining": "mining", "engine": "engine", "precision": "precision", "device": "device", "init": "init",
 }
 
 
@@ -114,6 +114,14 @@ def cmd_train(a) -> int:
         cfg.check_numbers()
     except PoseliftError as e:
         raise PoseliftError(e.message, e.path or a.config) from None
+    if cfg.init:  # fine-tuning: the checkpoint's model settings, unless the flags or the file give them
+        from .train.supervised import init_model_config
+
+        if cfg.init == "default":
+            from .infer import default_checkpoint
+
+            cfg.init = str(default_checkpoint(cfg.input_layout))
+        init_model_config(cfg, keep=set(model_over) | set(base.get("model") or {}))
     cfg.validate()
     ckdir = Path(cfg.checkpoint_dir)
     for above in (ckdir, *ckdir.parents):  # -c naming a file (or a folder inside one)
@@ -162,7 +170,7 @@ def _train(a, cfg, ckdir: Path) -> int:
 
 def cmd_evaluate(a) -> int:
     from .data.formats import save_json
-    from .evaluate import evaluate_checkpoint, format_table
+    from .evaluate import evaluate_checkpoint, format_report
     from .transaction import refuse_input
 
     refuse_input(a.json, [a.checkpoint, a.pose_checkpoint, a.dataset])
@@ -183,18 +191,11 @@ def cmd_evaluate(a) -> int:
     res = evaluate_checkpoint(a.checkpoint, a.bench, a.input, flip_test=not a.no_test_flip,
                               progress=not a.quiet, threads=a.threads, pose_checkpoint=pose, data=a.data,
                               dataset=a.dataset, subjects=split_list(a.subjects) or None,
-                              actions=split_list(a.actions) or None, precision=a.precision)
+                              actions=split_list(a.actions) or None, precision=a.precision,
+                              map_joints=a.map_joints)
     where = a.bench if a.data == "cmu" else a.dataset
-    print(format_table(res, "per_subject", title=f"{a.checkpoint} on {where}, input {a.input} (mm)"))
-    if a.by_description or a.data in ("h36m", "humaneva"):
-        print()
-        print(format_table(res, "per_description", title="per action (mm)"))
-    if a.data == "humaneva" and "p_mpjpe" in res:
-        from .data.humaneva import format_table4
-
-        records = [(k.rsplit("/", 1)[0], k.rsplit("/", 1)[1], v["frames"], v["p_mpjpe"])
-                   for k, v in res["per_subject_description"].items()]
-        print("\nHumanEva-I, Table 4 layout:\n" + format_table4(records))
+    print(format_report(res, title=f"{a.checkpoint} on {where}, input {a.input} (mm)",
+                        by_description=a.by_description))
     if a.json:
         save_json(a.json, json_safe(res))  # NaN / inf (no frames, a diverged model): null
         print(f"wrote {a.json}", file=sys.stderr)
@@ -384,7 +385,9 @@ def cmd_prepare(a) -> int:
     from .data.prepared import prepared_info
 
     info = prepared_info(out)
-    print(f"wrote {out}: {info.dataset}, subjects {', '.join(info.subjects)}, 2D sources {', '.join(info.sources)}")
+    sources = [src if info.source_layouts.get(src, info.skeleton) == info.skeleton else
+               f"{src} ({info.source_layouts[src]} joints)" for src in info.sources]
+    print(f"wrote {out}: {info.dataset}, subjects {', '.join(info.subjects)}, 2D sources {', '.join(sources)}")
     return 0
 
 
@@ -512,6 +515,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-rig-cameras", action="store_true", help="random cameras only (needs --random-cameras)")
     s.add_argument("--target", choices=["pose", "trajectory"], default=None,
                    help="trajectory: predict the root in the camera frame (use --joints-out 1)")
+    s.add_argument("--init", default=None, metavar="CHECKPOINT",
+                   help="fine-tune: start from these weights (a model.safetensors; 'default': the bundled model "
+                        "for --input-layout); the model's settings are the checkpoint's")
     s.add_argument("--resume", action="store_true")
     s.add_argument("--overwrite", action="store_true", help="restart a run in a used checkpoint folder")
     s.add_argument("-q", "--quiet", action="store_true")
@@ -533,6 +539,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--precision", choices=["fp32", "bf16", "reference"], default="fp32",
                    help="fp32: batch norm folded (default); bf16: folded, in bfloat16; reference: the plain model")
     s.add_argument("--by-description", action="store_true", help="also print the per-description table")
+    s.add_argument("--map-joints", action="store_true",
+                   help="score a model of another joint layout (e.g. a Human3.6M-17 model on HumanEva-I, or on "
+                        "16-joint Stacked-Hourglass 2D): 2D mapped to the model's input, the joints both share "
+                        "scored (a cross-dataset figure; mappings in docs/datasets.md)")
     s.add_argument("--layout", choices=["h36m17", "coco17"], default="h36m17",
                    help="with --checkpoint default: which bundled model (coco17 inputs are derived from the 3D)")
     s.add_argument("--pose-checkpoint",
@@ -636,7 +646,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output .npz (mocap: CMU-17 training layout; others: prepared file)")
     s.add_argument("--subject", help="mocap: subject id to record (default: from the file names)")
     s.add_argument("--detections", nargs="*", default=(),
-                   help="h36m/humaneva: 2D files (data_2d_<dataset>_<source>.npz, e.g. ..._gt, ..._cpn_ft_h36m_dbb)")
+                   help="h36m/humaneva: 2D files (data_2d_<dataset>_<source>.npz, e.g. ..._gt, ..._cpn_ft_h36m_dbb, "
+                        "..._sh_pt_mpii: 16 MPII joints)")
     s.add_argument("--cameras", help="h36m/humaneva: calibration JSON (default: the bundled one)")
     s.add_argument("--subjects", help="only these subjects (3dhp: sequences TS1..TS6), comma-separated")
     s.add_argument("--target", choices=["univ_annot3", "annot3"], default="univ_annot3",

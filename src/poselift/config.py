@@ -60,6 +60,7 @@ class TrainConfig:
     precision: str = "fp32"  # "bf16": mixed precision (autocast; weights and batch norm stay fp32)
     checkpoint_every: int = 200  # mid-epoch checkpoint every N steps (0 = at epoch ends only)
     ema: float = 0.999  # decay of the exported weight average (0 = export the raw weights, as published)
+    init: str = ""  # fine-tuning: start from the weights of this model checkpoint (CLI "default": the bundled one)
     # semi-supervised back-projection (on when unlabeled subjects are given)
     unlabeled_subjects: str = ""  # subjects whose 2D only is used, comma-separated; "rest" = the other ones
     warmup: int = 1  # epochs on labeled data only before the unlabeled losses start

@@ -1,9 +1,21 @@
 """Evaluation on benchmark files: whole sequences through the dilated model.
 
 Each clip of each camera is one sequence, replicate-padded at its ends and run through
-the dilated model at once (no clip loop), with test-time flip averaging. Errors are
-frame-weighted over all frames, in millimetres, with tables per subject and per clip
-description.
+the dilated model at once (no clip loop), with test-time flip averaging. Errors are in
+millimetres: frame-weighted over all frames, per subject, per clip description (action),
+per camera and per clip. The figure each benchmark publishes is the ``headline``:
+
+* Human3.6M: the mean of the per-action errors (each action frame-weighted over the test
+  subjects, cameras and sub-takes), protocol #1 = MPJPE, #2 = P-MPJPE (#3 = N-MPJPE), as
+  the papers and the reference release report them (:func:`action_mean`); the frame-weighted
+  figure differs from it (by about a millimetre on S9/S11) and stays a secondary line;
+* HumanEva-I: P-MPJPE per action (Walk, Jog, Box) and subject and their average, the
+  layout of VideoPose3D's Table 4 (:func:`poselift.data.humaneva.table4`);
+* CMU-17 and MPI-INF-3DHP: the frame-weighted figures.
+
+With ``map_joints`` a model of another joint layout is scored on the joints it shares with
+the data (a cross-dataset figure): its 2D input made with
+:func:`poselift.skeleton.convert_2d`, its 3D compared on :func:`poselift.skeleton.shared_joints`.
 """
 
 from __future__ import annotations
@@ -20,7 +32,8 @@ from .data.dataset import root_relative
 from .errors import PoseliftError
 from .metrics import auc, mpjpe_frames, mpjve, n_mpjpe_frames, p_mpjpe_frames, pck
 from .models.temporal import TemporalModel
-from .skeleton import H36M17, Skeleton, coco17_from_h36m17, flip_pose, get_skeleton
+from .skeleton import (H36M17, Skeleton, coco17_from_h36m17, convert_2d, flip_pose, get_skeleton, same_slots,
+                       shared_joints)
 
 METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
 SCALE = {"pck": 100.0, "auc": 100.0}  # percentages; every other figure metres → mm
@@ -30,19 +43,21 @@ from .predict import CHUNK, load_model, predict_sequence  # noqa: E402, F401  (t
 
 
 def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout: str = "h36m17",
-                 norm: str = "screen") -> np.ndarray:
+                 norm: str = "screen", map_joints: bool = False) -> np.ndarray:
     """The model input for one clip of one benchmark camera, normalised.
 
     The file's own 2D of source ``input_kind`` when it is in the model's ``layout`` (CMU-17:
     ``gt`` exact, ``det`` synthetic detections). COCO-17 inputs for Human3.6M-17 data are
     derived from the 3D as the training pipeline does (face joints synthesised, projected
-    with the camera's distortion), with seeded synthetic detector noise for ``det``.
+    with the camera's distortion), with seeded synthetic detector noise for ``det``. 2D of
+    another layout is mapped to ``layout`` only with ``map_joints``
+    (:func:`poselift.skeleton.convert_2d`).
     """
     from .data.dataset import intrinsic_normalize
     from .data.noise import add_detector_noise
 
     cam = subj.cameras[c]
-    if input_kind in subj.positions_2d and subj.layout_2d(input_kind) == layout:
+    if input_kind in subj.positions_2d and same_slots(subj.layout_2d(input_kind), layout):
         px = subj.positions_2d[input_kind][c, sl].astype(np.float64)
     elif layout == "coco17" and subj.skeleton == "h36m17" and input_kind in ("gt", "det"):
         px = cam.project(coco17_from_h36m17(subj.positions_3d_camera[c, sl].astype(np.float64)))
@@ -52,9 +67,12 @@ def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout:
     elif input_kind not in subj.positions_2d:
         raise PoseliftError(f"subject {subj.subject} has no 2D source {input_kind!r} "
                             f"(has {', '.join(subj.positions_2d)})")
+    elif map_joints:
+        px = convert_2d(subj.positions_2d[input_kind][c, sl].astype(np.float64), subj.layout_2d(input_kind), layout)
     else:
-        raise PoseliftError(f"2D source {input_kind!r} is in layout {subj.layout_2d(input_kind)}; "
-                            f"the model takes {layout}")
+        raise PoseliftError(f"2D source {input_kind!r} is in layout {subj.layout_2d(input_kind)}; the model takes "
+                            f"{layout}: add --map-joints to map it (a cross-dataset figure), or use a model trained "
+                            f"on this source")
     if norm == "intrinsic":
         return intrinsic_normalize(px, cam)
     return cam.normalize(px).astype(np.float32)
@@ -117,22 +135,33 @@ def _jobs(subjects: list[BenchSubject]):
 
 def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
                    flip_test: bool = True, progress: bool = True, layout: str = "h36m17",
-                   extra_metrics: tuple[str, ...] = (), layout_out: str = "h36m17") -> dict:
+                   extra_metrics: tuple[str, ...] = (), layout_out: str = "h36m17", map_joints: bool = False) -> dict:
     """Evaluate ``model`` on benchmark subjects with the 2D source ``input_kind``; returns
     overall, per-subject, per-description, per-camera and per-clip tables (mm; ``pck`` and
     ``auc`` among ``extra_metrics`` in %). ``layout`` and ``layout_out`` are the model's
-    input and output layouts."""
+    input and output layouts. ``map_joints``: 2D of another layout is mapped to ``layout``
+    and a model predicting other joints than the data's is scored on the joints both share
+    (``scored_joints`` in the result)."""
     _check_source(subjects, input_kind)
     skel_in, skel_out = get_skeleton(layout), get_skeleton(layout_out)
+    data_skel = subjects[0].skeleton
+    pick_pred = pick_target = None
+    if layout_out != data_skel:
+        if not map_joints:
+            raise PoseliftError(f"the model predicts {layout_out} joints; this data has {data_skel}: "
+                                "add --map-joints to score the joints both share")
+        pick_pred, pick_target = (list(i) for i in shared_joints(layout_out, data_skel))
     tables = _Tables()
     jobs = _jobs(subjects)
     for subj, c, (ci, name, desc, sl) in tqdm(jobs, desc=f"evaluate ({input_kind})", disable=not progress,
                                              dynamic_ncols=True):
-        x2d = bench_inputs(subj, c, sl, input_kind, layout)
+        x2d = bench_inputs(subj, c, sl, input_kind, layout, map_joints=map_joints)
         if x2d.shape[1] != model.cfg.joints_in:
             raise PoseliftError(f"benchmark has {x2d.shape[1]} joints but the model takes {model.cfg.joints_in}")
         target = root_relative(subj.positions_3d_camera[c, sl].astype(np.float64))
         pred = predict_sequence(model, x2d, flip_test, skeleton_in=skel_in, skeleton_out=skel_out).astype(np.float64)
+        if pick_pred is not None:  # both root-relative about joint 0, which shared_joints keeps first
+            pred, target = pred[:, pick_pred], target[:, pick_target]
         n = len(target)
         values = {
             "mpjpe": mpjpe_frames(pred, target).sum(),
@@ -145,7 +174,14 @@ def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kin
         if "auc" in extra_metrics:
             values["auc"] = float(auc(pred, target)) * n
         tables.add(subj.subject, desc, subj.cameras[c].id, name, n, values)
-    return {"input": input_kind, "flip_test": flip_test, **tables.result()}
+    out = {"input": input_kind, "flip_test": flip_test, **tables.result()}
+    if map_joints:
+        src = subjects[0].layout_2d(input_kind) if input_kind in subjects[0].positions_2d else data_skel
+        names = get_skeleton(data_skel).joint_names
+        out["map_joints"] = {"input": layout if same_slots(src, layout) else f"{src} → {layout}",
+                             "output": data_skel if pick_pred is None else f"{layout_out} → {data_skel}",
+                             "scored_joints": [names[j] for j in (pick_target or range(len(names)))]}
+    return out
 
 
 TRAJECTORY_METRICS = ("root", "depth", "abs_mpjpe")
@@ -217,13 +253,32 @@ def load_eval_subjects(data: str = "cmu", bench_dir=None, dataset=None, source: 
     return found
 
 
+def _layout_advice(data: str, model_out: str, data_skel: str) -> str:
+    """What to do when a model predicts other joints than the data has (one clause)."""
+    n_model, n_data = get_skeleton(model_out).num_joints, get_skeleton(data_skel).num_joints
+    train = {"humaneva": "train a HumanEva-I model (poselift train --data humaneva --dataset FILE -k gt "
+                         "--actions Walk,Jog,Box ..., docs/datasets.md)",
+             "h36m": "train a Human3.6M model (poselift train --data h36m --dataset FILE ..., docs/datasets.md)"}.get(
+        data, "use a model trained on this data")
+    try:
+        shared = len(shared_joints(model_out, data_skel)[0])
+        mapped = f", or add --map-joints to score the {shared} joints both share (a cross-dataset figure)"
+    except PoseliftError:
+        mapped = ""
+    return (f"the model predicts {n_model} {model_out} joints; this data has {n_data} ({data_skel}): "
+            f"{train}{mapped}")
+
+
 def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip_test: bool = True,
                         progress: bool = True, threads: int = 0, pose_checkpoint=None, *, data: str = "cmu",
-                        dataset=None, subjects=None, actions=None, precision: str = "fp32") -> dict:
+                        dataset=None, subjects=None, actions=None, precision: str = "fp32",
+                        map_joints: bool = False) -> dict:
     """Evaluate a pose model, or a trajectory model (with ``pose_checkpoint``: also the
     absolute error of pose + root and the reprojection baseline), on CMU-17 benchmark files
     (``bench_dir``) or a prepared ``dataset`` of kind ``data`` (see :func:`load_eval_subjects`).
-    ``precision``: how the model runs (see :func:`~poselift.models.folded.inference_model`)."""
+    ``precision``: how the model runs (see :func:`~poselift.models.folded.inference_model`).
+    ``map_joints``: score a model of another joint layout (see :func:`evaluate_bench`).
+    The result's ``headline`` is the figure the benchmark publishes (see the module's notes)."""
     from .data.protocols import protocol
     from .models.folded import inference_model
 
@@ -232,9 +287,14 @@ def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip
     model, meta = load_model(checkpoint)
     layout = meta.get("skeleton_in", "h36m17")
     found = load_eval_subjects(data, bench_dir, dataset, input_kind, subjects, actions)
-    if meta.get("skeleton_out", "h36m17") not in ("root1", found[0].skeleton):
-        raise PoseliftError(f"the model predicts {meta.get('skeleton_out')} joints; this data has "
-                            f"{found[0].skeleton}", checkpoint)
+    model_out = meta.get("skeleton_out", "h36m17")
+    if model_out not in ("root1", found[0].skeleton) and not (map_joints and meta.get("target", "pose") == "pose"):
+        raise PoseliftError(_layout_advice(data, model_out, found[0].skeleton), checkpoint)
+    if map_joints and model_out != "root1" and model_out != found[0].skeleton:
+        try:
+            shared_joints(model_out, found[0].skeleton)
+        except PoseliftError as e:
+            raise PoseliftError(e.message, checkpoint) from None
     if meta.get("target", "pose") == "trajectory":
         pose_model, pose_layout = None, "h36m17"
         if pose_checkpoint is not None:
@@ -249,13 +309,67 @@ def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip
         result["pose_checkpoint"] = str(pose_checkpoint) if pose_checkpoint else None
     else:
         result = evaluate_bench(inference_model(model, precision), found, input_kind, flip_test, progress, layout=layout,
-                                extra_metrics=protocol(data).extra_metrics,
-                                layout_out=meta.get("skeleton_out", "h36m17"))
+                                extra_metrics=protocol(data).extra_metrics, layout_out=model_out,
+                                map_joints=map_joints)
     result["data"] = data
     result["input_layout"] = layout
     result["checkpoint"] = str(checkpoint)
     result["model"] = meta["model"]
     result["precision"] = precision
+    result["subjects"] = [s.subject for s in found]
+    add_headline(result)
+    return result
+
+
+PROTOCOL_NAMES = {"mpjpe": "Protocol #1 (MPJPE)", "p_mpjpe": "Protocol #2 (P-MPJPE)",
+                  "n_mpjpe": "Protocol #3 (N-MPJPE)", "mpjve": "Velocity (MPJVE)"}
+
+
+def action_mean(result: dict) -> dict:
+    """The mean over actions of the per-action errors of ``result`` (its ``per_description``
+    table: each action frame-weighted over subjects, cameras and sub-takes): how the
+    Human3.6M papers and the reference release average. Also per subject
+    (``per_subject``: the mean over that subject's actions), as the reference release's
+    ``--by-subject``. ``actions`` lists the actions averaged."""
+    per = result["per_description"]
+    metrics = [k for k in COLUMNS if k in result]
+    out: dict = {m: float(np.mean([v[m] for v in per.values()])) for m in metrics}
+    out["actions"] = list(per)
+    out["frames"] = int(sum(v["frames"] for v in per.values()))
+    by_subject: dict[str, list[dict]] = defaultdict(list)
+    for key, v in result.get("per_subject_description", {}).items():
+        by_subject[key.rsplit("/", 1)[0]].append(v)
+    out["per_subject"] = {s: {**{m: float(np.mean([v[m] for v in rows])) for m in metrics}, "actions": len(rows),
+                              "frames": int(sum(v["frames"] for v in rows))} for s, rows in by_subject.items()}
+    return out
+
+
+def add_headline(result: dict) -> dict:
+    """Add the benchmark's published figure to an evaluation ``result``: ``action_mean`` and
+    ``headline`` (Human3.6M), ``table4`` and ``headline`` (HumanEva-I, pose models),
+    ``headline`` (the frame-weighted figures) otherwise. Returns ``result``."""
+    data = result.get("data", "cmu")
+    metrics = [k for k in COLUMNS if k in result]
+    if data == "h36m" and result.get("per_description"):
+        from .data.h36m import ACTIONS
+
+        result["action_mean"] = am = action_mean(result)
+        result["headline"] = {"averaging": "mean over actions", **{m: am[m] for m in metrics},
+                              "actions": len(am["actions"]),
+                              "all_actions": all(a in am["actions"] for a in ACTIONS)}
+    elif data == "humaneva" and "p_mpjpe" in result:
+        from .data.humaneva import table4, table4_average
+
+        result["table4"] = t4 = {}
+        for m in ("p_mpjpe", "mpjpe"):
+            records = [(k.rsplit("/", 1)[0], k.rsplit("/", 1)[1], v["frames"], v[m])
+                       for k, v in result["per_subject_description"].items()]
+            t4[m] = table4(records)
+            t4[f"{m}_avg"] = table4_average(t4[m])
+        result["headline"] = {"averaging": "Table 4: mean of the action x subject cells", "p_mpjpe": t4["p_mpjpe_avg"],
+                              "mpjpe": t4["mpjpe_avg"]}
+    else:
+        result["headline"] = {"averaging": "frame-weighted", **{m: result[m] for m in metrics}}
     return result
 
 
@@ -265,10 +379,13 @@ COLUMNS = {"pck": ("PCK", 1), "auc": ("AUC", 1), "mpjpe": ("MPJPE", 1), "p_mpjpe
            "reproj_abs_mpjpe": ("reproj abs", 0)}
 
 
-def format_table(result: dict, by: str = "per_subject", title: str | None = None) -> str:
-    """A plain-text table of one breakdown (rows) by the result's metrics (mm)."""
+def format_table(result: dict, by: str = "per_subject", title: str | None = None, extra_rows=(),
+                 all_label: str = "all") -> str:
+    """A plain-text table of one breakdown (rows) by the result's metrics (mm); ``extra_rows``
+    ((label, {metric: value, "frames": n}), ...) go before the frame-weighted ``all_label`` row."""
     metrics = [k for k in COLUMNS if k in result]
-    rows = [(k, v) for k, v in result[by].items()] + [("all", {k: result[k] for k in (*metrics, "frames")})]
+    rows = ([(k, v) for k, v in result[by].items()] + list(extra_rows)
+            + [(all_label, {k: result[k] for k in (*metrics, "frames")})])
     width = max(12, max(len(k) for k, _ in rows) + 2)
     cols = {k: max(9, len(COLUMNS[k][0]) + 2) for k in metrics}
     lines = [title] if title else []
@@ -276,3 +393,58 @@ def format_table(result: dict, by: str = "per_subject", title: str | None = None
     for k, v in rows:
         lines.append(f"{k:<{width}}{v['frames']:>8}" + "".join(f"{v[m]:>{cols[m]}.{COLUMNS[m][1]}f}" for m in metrics))
     return "\n".join(lines)
+
+
+def _mm(v) -> str:
+    return "–" if v is None else f"{v:.1f} mm"
+
+
+def format_report(result: dict, title: str | None = None, by_description: bool = False) -> str:
+    """What ``poselift evaluate`` prints: the per-subject table; for Human3.6M and HumanEva-I
+    (or ``by_description``) the per-action table; then the benchmark's headline - Human3.6M:
+    the action mean per protocol, labelled as the papers label it, the frame-weighted mean
+    beside it; HumanEva-I: the Table 4 layout."""
+    data = result.get("data", "cmu")
+    parts = [format_table(result, "per_subject", title=title)]
+    am = result.get("action_mean")
+    if am is not None:
+        parts.append(format_table(result, "per_description", title="per action (mm)",
+                                  extra_rows=[("action mean", am)], all_label="all frames"))
+    elif by_description or data in ("h36m", "humaneva"):
+        parts.append(format_table(result, "per_description", title="per action (mm)"))
+    mapped = result.get("map_joints")
+    note = None
+    if mapped:
+        n = len(mapped["scored_joints"])
+        scored = f"scored on {n} shared joints" if "→" in mapped["output"] else f"all {n} joints scored"
+        note = f"cross-dataset: input {mapped['input']}, {scored} (not directly comparable with published figures)"
+    if am is not None and "mpjpe" in result:
+        from .data.h36m import ACTIONS
+
+        subjects = ", ".join(result.get("subjects", [])) or "the test subjects"
+        lines = [f"Human3.6M ({subjects}; input {result['input']}): mean of the {len(am['actions'])} per-action "
+                 "errors, as the papers report them"]
+        missing = [a for a in ACTIONS if a not in am["actions"]]
+        if missing:
+            which = ", ".join(missing) if len(missing) <= 4 else f"{len(missing)}"
+            lines.append(f"  only {len(am['actions'])} of the 15 actions ({which} missing): not comparable with "
+                         "published figures")
+        if note:
+            lines.append(f"  {note}")
+        width = max(len(v) for v in PROTOCOL_NAMES.values()) + 2
+        lines += [f"  {PROTOCOL_NAMES[m]:<{width}}{am[m]:>7.{2 if m == 'mpjve' else 1}f} mm"
+                  for m in PROTOCOL_NAMES if m in am]
+        lines.append(f"  frame-weighted over all {result['frames']:,} frames (a secondary figure): MPJPE "
+                     f"{result['mpjpe']:.1f} mm, P-MPJPE {result['p_mpjpe']:.1f} mm")
+        parts.append("\n".join(lines))
+    elif data == "humaneva" and "table4" in result:
+        from .data.humaneva import format_table4
+
+        records = [(k.rsplit("/", 1)[0], k.rsplit("/", 1)[1], v["frames"], v["p_mpjpe"])
+                   for k, v in result["per_subject_description"].items()]
+        head = ("HumanEva-I, Table 4 layout: P-MPJPE (protocol #2) per action and subject, and Avg, the mean of "
+                f"the cells (the same average of MPJPE: {_mm(result['table4']['mpjpe_avg'])})")
+        parts.append("\n".join([head] + ([note] if note else []) + [format_table4(records)]))
+    elif note:
+        parts.append(note)
+    return "\n\n".join(parts)

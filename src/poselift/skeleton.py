@@ -115,6 +115,37 @@ COCO17 = Skeleton(
 
 ROOT1 = Skeleton(name="root1", joint_names=("root",), parents=(-1,), joints_left=(), joints_right=())
 
+# The 16 joints of the MPII dataset in its order, as Stacked-Hourglass detectors give them
+# (the reference release's data_2d_h36m_sh_pt_mpii.npz / sh_ft_h36m.npz). Left/right pairs
+# follow the joints (l_hip <-> r_hip, ...); the release's metadata lists the same joints
+# as sets but pairs them in another order.
+MPII16 = Skeleton(
+    name="mpii16",
+    joint_names=(
+        "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax",
+        "upper_neck", "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow",
+        "l_wrist",
+    ),
+    parents=(1, 2, 6, 6, 3, 4, -1, 6, 7, 8, 11, 12, 7, 7, 13, 14),
+    joints_left=(3, 4, 5, 13, 14, 15),
+    joints_right=(2, 1, 0, 12, 11, 10),
+)
+
+# The same 16 slots read as Human3.6M joints (3d-pose-baseline's reading of its Stacked-
+# Hourglass files, and what a detector fine-tuned on Human3.6M that way outputs): slots 7-9
+# hold the spine, the thorax and the head; Human3.6M's neck/nose has no slot.
+# poselift prepare h36m tells the two readings apart on the data (see poselift.data.h36m).
+MPII16_H36M = Skeleton(
+    name="mpii16_h36m",
+    joint_names=(
+        "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "spine",
+        "thorax", "head", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow", "l_wrist",
+    ),
+    parents=(1, 2, 6, 6, 3, 4, -1, 6, 7, 8, 11, 12, 8, 8, 13, 14),
+    joints_left=(3, 4, 5, 13, 14, 15),
+    joints_right=(2, 1, 0, 12, 11, 10),
+)
+
 _REGISTRY: dict[str, Skeleton] = {}
 
 
@@ -124,7 +155,7 @@ def register_skeleton(skeleton: Skeleton) -> Skeleton:
     return skeleton
 
 
-for _s in (H36M17, HUMANEVA15, COCO17, ROOT1):
+for _s in (H36M17, HUMANEVA15, COCO17, MPII16, MPII16_H36M, ROOT1):
     register_skeleton(_s)
 
 
@@ -222,3 +253,105 @@ def h36m17_from_coco17(keypoints: np.ndarray, scores: np.ndarray | None = None, 
     sc[..., 0], sc[..., 8], sc[..., 7] = s_p, s_t, np.minimum(s_p, s_t)
     sc[..., 10] = np.minimum(np.minimum(s[..., 3], s[..., 4]), s_t)
     return out, sc
+
+
+# ----------------------------------------------------------------- between joint layouts
+#
+# For a figure across datasets (poselift evaluate --map-joints): 2D keypoints of one layout
+# made into a model's input layout, and the 3D joints two layouts share. Each mapping is
+# a table below; a joint without a counterpart is synthesised from its neighbours as said.
+
+# slots of the 16-joint MPII order that are the same joints in every reading
+_MPII16_LIMBS = {"pelvis": 6, "r_hip": 2, "r_knee": 1, "r_ankle": 0, "l_hip": 3, "l_knee": 4, "l_ankle": 5,
+                 "l_shoulder": 13, "l_elbow": 14, "l_wrist": 15, "r_shoulder": 12, "r_elbow": 11, "r_wrist": 10}
+
+
+def _mid(a, b):
+    return (a + b) / 2
+
+
+def _h36m17_from_named(k, index: dict[str, int], synthesised: dict[str, tuple[str, str]]):
+    """Human3.6M-17 keypoints from ``k`` (..., J, D): joint name → its index in ``k``, and
+    the joints made as the midpoint of two Human3.6M-17 joints (filled first)."""
+    out = np.zeros(k.shape[:-2] + (17, k.shape[-1]), dtype=np.float64)
+    for name, j in index.items():
+        out[..., H36M17.index(name), :] = k[..., j, :]
+    for name, (a, b) in synthesised.items():
+        out[..., H36M17.index(name), :] = _mid(out[..., H36M17.index(a), :], out[..., H36M17.index(b), :])
+    return out
+
+
+def h36m17_from_mpii16(keypoints: np.ndarray) -> np.ndarray:
+    """Human3.6M-17 keypoints from MPII-16 ones (..., 16, D) read with MPII's definitions:
+    thorax = MPII thorax (slot 7), neck/nose = upper neck (8), head = head top (9), the
+    limbs and pelvis as they are; the spine, which MPII lacks, is the pelvis-thorax midpoint."""
+    k = np.asarray(keypoints, dtype=np.float64)
+    return _h36m17_from_named(k, {**_MPII16_LIMBS, "thorax": 7, "neck_nose": 8, "head": 9},
+                              {"spine": ("pelvis", "thorax")})
+
+
+def h36m17_from_mpii16_h36m(keypoints: np.ndarray) -> np.ndarray:
+    """Human3.6M-17 keypoints from the 16 MPII slots read as Human3.6M joints (spine, thorax,
+    head in slots 7-9); the neck/nose, which has no slot, is the thorax-head midpoint."""
+    k = np.asarray(keypoints, dtype=np.float64)
+    return _h36m17_from_named(k, {**_MPII16_LIMBS, "spine": 7, "thorax": 8, "head": 9},
+                              {"neck_nose": ("thorax", "head")})
+
+
+def h36m17_from_humaneva15(keypoints: np.ndarray) -> np.ndarray:
+    """Human3.6M-17 keypoints from HumanEva-15 ones: the 15 joints of the same names copied;
+    spine = pelvis-thorax midpoint, neck/nose = thorax-head midpoint (HumanEva has neither)."""
+    k = np.asarray(keypoints, dtype=np.float64)
+    return _h36m17_from_named(k, {n: HUMANEVA15.index(n) for n in HUMANEVA15.joint_names},
+                              {"spine": ("pelvis", "thorax"), "neck_nose": ("thorax", "head")})
+
+
+def humaneva15_from_h36m17(keypoints: np.ndarray) -> np.ndarray:
+    """HumanEva-15 keypoints from Human3.6M-17 ones: the 15 joints of the same names."""
+    return np.asarray(keypoints, dtype=np.float64)[..., list(shared_joints("h36m17", "humaneva15")[0]), :]
+
+
+def _coco_to_h36m(k):
+    return h36m17_from_coco17(k)[0]
+
+
+# (from layout, to layout) → function of keypoints (..., J_from, D) → (..., J_to, D)
+CONVERSIONS_2D = {
+    ("mpii16", "h36m17"): h36m17_from_mpii16,
+    ("mpii16_h36m", "h36m17"): h36m17_from_mpii16_h36m,
+    ("humaneva15", "h36m17"): h36m17_from_humaneva15,
+    ("h36m17", "humaneva15"): humaneva15_from_h36m17,
+    ("coco17", "h36m17"): _coco_to_h36m,
+}
+
+# layouts whose keypoints are the same slots in the same order (only what they are called differs)
+SAME_SLOTS = (frozenset({"mpii16", "mpii16_h36m"}),)
+
+
+def same_slots(a: str, b: str) -> bool:
+    """Whether 2D of layout ``a`` can go as it is into a model that takes layout ``b``."""
+    return a == b or any(a in group and b in group for group in SAME_SLOTS)
+
+
+def convert_2d(keypoints: np.ndarray, source: str, target: str) -> np.ndarray:
+    """Keypoints (..., J, D) of layout ``source`` in layout ``target`` (see
+    :data:`CONVERSIONS_2D`); the same array when the layouts have the same slots."""
+    if same_slots(source, target):
+        return np.asarray(keypoints)
+    try:
+        fn = CONVERSIONS_2D[source, target]
+    except KeyError:
+        have = ", ".join(f"{a}→{b}" for a, b in CONVERSIONS_2D)
+        raise PoseliftError(f"no mapping of {source} keypoints to {target} (have {have})") from None
+    return fn(keypoints)
+
+
+def shared_joints(a: str, b: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Indices of the 3D joints layouts ``a`` and ``b`` share, in ``a`` and in ``b``
+    (joints of the same name, in ``b``'s order), for scoring a model of one layout on data
+    of the other. The root (index 0) must be shared, so that root-relative poses compare."""
+    sa, sb = get_skeleton(a), get_skeleton(b)
+    pairs = [(sa.joint_names.index(n), j) for j, n in enumerate(sb.joint_names) if n in sa.joint_names]
+    if not pairs or pairs[0] != (0, 0):
+        raise PoseliftError(f"{a} and {b} do not share their root joint: their 3D cannot be compared")
+    return tuple(p for p, _ in pairs), tuple(q for _, q in pairs)

@@ -153,3 +153,122 @@ def test_errors(tmp_path):
         h36m.prepare_h36m(tmp_path, tmp_path / "o.npz", progress=False)
     with pytest.raises(PoseliftError, match="cannot tell the 2D source"):
         h36m.prepare_h36m(tmp_path, tmp_path / "o.npz", detections=[tmp_path / "dets.npz"], progress=False)
+
+
+# ------------------------------------------------------- Stacked Hourglass (16 MPII joints)
+
+
+@pytest.fixture
+def sh_prepared(tmp_path):
+    from helpers import write_h36m_videopose3d
+
+    world, proj = write_h36m_videopose3d(tmp_path)
+    dets = [tmp_path / f"data_2d_h36m_{s}.npz" for s in ("gt", "sh_pt_mpii", "sh_ft_h36m")]
+    out = tmp_path / "h36m.npz"
+    with pytest.warns(UserWarning):
+        h36m.prepare_h36m(tmp_path / "data_3d_h36m.npz", out, detections=dets, allow_pickle=True, progress=False)
+    return out, world, proj
+
+
+def test_mpii16_skeleton_and_the_release_metadata():
+    from helpers import SH_METADATA
+    from poselift.skeleton import MPII16, MPII16_H36M, get_skeleton, skeleton_for_joints
+
+    assert skeleton_for_joints(16) is MPII16 and get_skeleton("mpii16_h36m") is MPII16_H36M
+    assert MPII16.joint_names[:10] == ("r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis",
+                                       "thorax", "upper_neck", "head_top")
+    left, right = SH_METADATA["keypoints_symmetry"]  # the same joints as the release's, each paired with its twin
+    assert set(MPII16.joints_left) == set(left) and set(MPII16.joints_right) == set(right)
+    for j, k in zip(MPII16.joints_left, MPII16.joints_right):
+        assert MPII16.joint_names[j].replace("l_", "r_") == MPII16.joint_names[k]
+    assert MPII16.parents[MPII16.index("head_top")] == MPII16.index("upper_neck")
+    assert MPII16_H36M.parents[MPII16_H36M.index("r_shoulder")] == MPII16_H36M.index("thorax")
+
+
+def test_sh_files_prepare_in_their_order_and_reading(sh_prepared):
+    from helpers import MPII_FROM_H36M, MPII_H36M_FROM_H36M
+
+    out, world, proj = sh_prepared
+    info = prepared_info(out)
+    assert info.sources == ("gt", "sh_pt_mpii", "sh_ft_h36m")
+    # slot 7 lies on the projected thorax in one file, on the spine in the other: told apart on the data
+    assert info.source_layouts == {"gt": "h36m17", "sh_pt_mpii": "mpii16", "sh_ft_h36m": "mpii16_h36m"}
+    s9, s11 = load_prepared(out)
+    assert s9.clip_names == ["Directions 1", "Photo", "Walking", "Walking 1"]
+    for subj in (s9, s11):
+        for _, name, _, sl in subj.clip_slices():
+            p = np.stack(proj[subj.subject][name])
+            if subj.subject == "S11" and name.startswith("Directions"):
+                assert np.isnan(subj.positions_2d["sh_pt_mpii"][:, sl]).all()  # missing from the release
+                continue
+            # as in the file (16 joints, MPII order), the two extra video frames cut
+            np.testing.assert_allclose(subj.positions_2d["sh_pt_mpii"][:, sl], p[:, :, MPII_FROM_H36M] + 1, atol=1e-3)
+            np.testing.assert_allclose(subj.positions_2d["sh_ft_h36m"][:, sl], p[:, :, MPII_H36M_FROM_H36M] + 1,
+                                       atol=1e-3)
+
+
+def test_sh_joints_map_to_human36m_17(sh_prepared):
+    from poselift.skeleton import H36M17, convert_2d
+
+    out, world, proj = sh_prepared
+    s9 = load_prepared(out, subjects=["S9"])[0]
+    truth = s9.positions_2d["gt"].astype(np.float64) + 1  # the fixture's detections: projections + 1 px
+    spine, thorax, neck, head, pelvis = (H36M17.index(n) for n in ("spine", "thorax", "neck_nose", "head", "pelvis"))
+    pt = convert_2d(s9.positions_2d["sh_pt_mpii"], "mpii16", "h36m17")
+    keep = [j for j in range(17) if j != spine]
+    np.testing.assert_allclose(pt[..., keep, :], truth[..., keep, :], atol=1e-3)  # thorax, neck, head from 7, 8, 9
+    np.testing.assert_allclose(pt[..., spine, :], (truth[..., pelvis, :] + truth[..., thorax, :]) / 2, atol=1e-3)
+    ft = convert_2d(s9.positions_2d["sh_ft_h36m"], "mpii16_h36m", "h36m17")
+    keep = [j for j in range(17) if j != neck]
+    np.testing.assert_allclose(ft[..., keep, :], truth[..., keep, :], atol=1e-3)  # spine, thorax, head from 7, 8, 9
+    np.testing.assert_allclose(ft[..., neck, :], (truth[..., thorax, :] + truth[..., head, :]) / 2, atol=1e-3)
+
+
+def test_sh_files_in_the_human36m_order_are_put_back_in_the_mpii_order(tmp_path):
+    """SemGCN's conversion of the same detections (same file name) is in the Human3.6M-17
+    order without the neck/nose, with matching metadata: read as the release's file."""
+    from helpers import write_h36m_videopose3d
+    from poselift.data.videopose3d import read_positions_2d
+
+    write_h36m_videopose3d(tmp_path)
+    with pytest.warns(UserWarning, match="pickled"):
+        ref, layout = read_positions_2d(tmp_path / "data_2d_h36m_sh_pt_mpii.npz", allow_pickle=True)
+    assert layout == "mpii16"
+    sh_to_h36m16 = [6, 2, 1, 0, 3, 4, 5, 7, 8, 9, 13, 14, 15, 12, 11, 10]  # SemGCN's permutation of the SH slots
+    other = {s: {a: [c[:, sh_to_h36m16] for c in cams] for a, cams in seqs.items()} for s, seqs in ref.items()}
+    meta = {"num_joints": 16, "keypoints_symmetry": [[4, 5, 6, 10, 11, 12], [1, 2, 3, 13, 14, 15]]}
+    np.savez_compressed(tmp_path / "data_2d_h36m_sh_semgcn.npz", positions_2d=other, metadata=meta)
+    with pytest.warns(UserWarning, match="pickled"):
+        back, layout = read_positions_2d(tmp_path / "data_2d_h36m_sh_semgcn.npz", allow_pickle=True)
+    assert layout == "mpii16"
+    for s in ref:
+        for a in ref[s]:
+            for c_ref, c_back in zip(ref[s][a], back[s][a]):
+                np.testing.assert_array_equal(c_back, c_ref)
+    meta["keypoints_symmetry"] = [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+    np.savez_compressed(tmp_path / "data_2d_h36m_sh_odd.npz", positions_2d=other, metadata=meta)
+    with pytest.raises(PoseliftError, match="fit neither the MPII order"), pytest.warns(UserWarning):
+        read_positions_2d(tmp_path / "data_2d_h36m_sh_odd.npz", allow_pickle=True)
+
+
+def test_git_lfs_pointers_get_their_own_message(tmp_path):
+    from helpers import LFS_POINTER, write_h36m_videopose3d
+
+    write_h36m_videopose3d(tmp_path, sh=False)
+    pointer = tmp_path / "data_2d_h36m_sh_pt_mpii.npz"
+    pointer.write_text(LFS_POINTER)
+    expect = ("is a Git LFS pointer: the real file (1,356,254,098 bytes) is not here; fetch it with 'git lfs pull' "
+              "or download the file itself")
+    with pytest.raises(PoseliftError) as ei:
+        h36m.prepare_h36m(tmp_path / "data_3d_h36m.npz", tmp_path / "o.npz", detections=[pointer], allow_pickle=True,
+                          progress=False)
+    assert str(ei.value) == f"{pointer}: {expect}" and "\n" not in str(ei.value)
+    three_d = tmp_path / "data_3d_h36m.npz"
+    three_d.write_text(LFS_POINTER.replace("size 1356254098\n", ""))  # a pointer without its size line
+    with pytest.raises(PoseliftError, match=r"is a Git LFS pointer: the real file is not here; fetch it"):
+        h36m.prepare_h36m(three_d, tmp_path / "o.npz", allow_pickle=True, progress=False)
+    assert not (tmp_path / "o.npz").exists()
+    # other content is still named for what it is
+    three_d.write_bytes(b"%PDF-1.4 ...")
+    with pytest.raises(PoseliftError, match=r"not an .npz file \(no zip archive header; it is a PDF document\)"):
+        h36m.prepare_h36m(three_d, tmp_path / "o.npz", allow_pickle=True, progress=False)

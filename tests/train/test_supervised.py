@@ -207,3 +207,46 @@ def test_raw_weights_after_epoch_boundaries_predict_as_well_as_training_says(tmp
     sd = t.model.state_dict()
     for k, v in model.state_dict().items():
         assert torch.equal(v, sd[k].contiguous()), k
+
+
+def test_init_starts_from_the_given_weights(tmp_path):
+    from poselift.train.checkpoint import load_tensors
+
+    data = _data()
+    Trainer(_cfg(tmp_path, "src", epochs=1), data=data, progress=False).train()
+    ck = tmp_path / "src" / "model.safetensors"
+    start = load_tensors(ck, "model.")
+    t = Trainer(_cfg(tmp_path, "ft", init=str(ck), ema=0.99), data=data, progress=False)
+    for k, v in t.model.state_dict().items():  # before the first step: the checkpoint's weights
+        assert torch.equal(v.cpu(), start[k]), k
+    for k, v in t.ema.state_dict().items():  # and the exported average starts from them too
+        assert torch.equal(v.cpu(), start[k]), k
+    fresh = Trainer(_cfg(tmp_path, "fresh"), data=data, progress=False)
+    assert not all(torch.equal(v, start[k]) for k, v in fresh.model.state_dict().items())
+    t.train(stop_after_steps=1)
+    assert not all(torch.equal(v.cpu(), start[k]) for k, v in t.model.state_dict().items())  # and it trains
+
+
+def test_init_takes_the_checkpoints_model_and_refuses_another(tmp_path):
+    from poselift.train.checkpoint import save_checkpoint
+    from poselift.models.temporal import TemporalModel
+    from poselift.train.supervised import init_model_config
+
+    data = _data()
+    model = TemporalModel(ModelConfig(filter_widths=[3, 3], channels=16, dropout=0.1))
+    ck = tmp_path / "m.safetensors"
+    save_checkpoint(ck, model, {"model": model.cfg.to_dict(), "skeleton_in": "h36m17", "skeleton_out": "h36m17"})
+    cfg = TrainConfig(checkpoint_dir=str(tmp_path / "a"), epochs=1, init=str(ck), model=ModelConfig(dropout=0.3))
+    init_model_config(cfg, keep={"dropout"})  # what the user gave stays
+    assert (cfg.model.filter_widths, cfg.model.channels, cfg.model.dropout) == ([3, 3], 16, 0.3)
+    Trainer(cfg, data=data, progress=False)
+    with pytest.raises(PoseliftError, match=r"--init: the checkpoint's model differs: channels 16 \(this run: 32\)"):
+        Trainer(_cfg(tmp_path, "b", init=str(ck), model=ModelConfig(filter_widths=[3, 3], channels=32)), data=data,
+                progress=False)
+    coco = tmp_path / "coco.safetensors"
+    save_checkpoint(coco, model, {"model": model.cfg.to_dict(), "skeleton_in": "coco17", "skeleton_out": "h36m17"})
+    with pytest.raises(PoseliftError, match="takes coco17 2D and predicts h36m17 joints; this training data has "
+                                            "h36m17 2D"):
+        Trainer(_cfg(tmp_path, "c", init=str(coco)), data=data, progress=False)
+    with pytest.raises(PoseliftError, match="checkpoint not found"):
+        Trainer(_cfg(tmp_path, "d", init=str(tmp_path / "nope.safetensors")), data=data, progress=False)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ..errors import PoseliftError
 
-#: Bytes :func:`read_head` reads by default: enough for every signature below and to tell
-#: text from binary data.
+#: Bytes :func:`read_head` reads by default: enough for every signature below, a whole Git
+#: LFS pointer, and to tell text from binary data.
 HEAD_BYTES = 4096
 
 
@@ -152,6 +152,39 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 0, "a Microsoft Office (OLE) document"),
 )
 
+#: The first line of a Git LFS pointer: a small text file standing in for the real one in a
+#: clone made without ``git lfs`` (or a download of the pointer from a web page).
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+
+
+def lfs_pointer_size(head: bytes) -> int | None:
+    """The size in bytes of the real file when ``head`` is a Git LFS pointer (-1 when the
+    pointer states none), else None."""
+    if not head.startswith(LFS_POINTER):
+        return None
+    import re
+
+    m = re.search(rb"^size (\d+)\s*$", head, re.MULTILINE)
+    return int(m.group(1)) if m else -1
+
+
+def lfs_pointer_message(head: bytes) -> str | None:
+    """The one-line message for a Git LFS pointer given where a real file is expected, or
+    None when ``head`` is not one."""
+    size = lfs_pointer_size(head)
+    if size is None:
+        return None
+    real = f"the real file ({size:,} bytes)" if size >= 0 else "the real file"
+    return f"is a Git LFS pointer: {real} is not here; fetch it with 'git lfs pull' or download the file itself"
+
+
+def refuse_lfs_pointer(head: bytes, path) -> None:
+    """Raise :class:`PoseliftError` naming ``path`` when ``head`` is a Git LFS pointer."""
+    message = lfs_pointer_message(head)
+    if message:
+        raise PoseliftError(message, path)
+
+
 _RIFF = {b"AVI ": "an AVI video", b"WAVE": "a WAV audio file", b"WEBP": "a WebP image"}
 _FTYP_IMAGES = {b"heic", b"heix", b"mif1", b"msf1", b"avif"}
 
@@ -161,6 +194,8 @@ def describe(head: bytes) -> str | None:
     "UTF-16 text", "binary data", ...), or None for text that may be what was asked for."""
     if not head:
         return "an empty file"
+    if head.startswith(LFS_POINTER):
+        return "a Git LFS pointer, not the file itself (fetch it with 'git lfs pull')"
     for magic, offset, text in _SIGNATURES:
         if head[offset:offset + len(magic)] == magic:
             return text

@@ -78,11 +78,12 @@ def load_npz(path, required: tuple[str, ...] = (), select=None) -> dict[str, np.
     Raises :class:`PoseliftError` naming the file for a missing, unreadable, pickled or
     incomplete file.
     """
-    from .filetype import check_input_file, describe, read_head
+    from .filetype import check_input_file, describe, read_head, refuse_lfs_pointer
 
     path = Path(path)
     check_input_file(path, "an .npz file")
-    magic = read_head(path, 64)
+    magic = read_head(path, 512)
+    refuse_lfs_pointer(magic, path)
     if magic[:6] == b"\x93NUMPY":
         if (_npy_dtype_of(path) or np.dtype(float)).hasobject:
             raise PoseliftError(PICKLED, path)
@@ -125,11 +126,12 @@ def load_pickled_npz(path, keys: tuple[str, ...], allow_pickle: bool = False) ->
     allowed, a warning says pickled data was loaded. 0-d object arrays (pickled dicts) come
     back as the object itself.
     """
-    from .filetype import check_input_file, describe, read_head
+    from .filetype import check_input_file, describe, read_head, refuse_lfs_pointer
 
     path = Path(path)
     check_input_file(path, "an .npz file")
-    magic = read_head(path, 64)
+    magic = read_head(path, 512)
+    refuse_lfs_pointer(magic, path)
     if magic[:4] != b"PK\x03\x04":
         what = describe(magic)
         raise PoseliftError(f"not an .npz file (no zip archive header{f'; it is {what}' if what else ''})", path)
@@ -237,7 +239,7 @@ def load_json(path):
     regular file (folder, FIFO, device) or is larger than :data:`MAX_JSON_BYTES`; a file that
     is something else by its content (an image, a NumPy array, an archive...) is called so.
     """
-    from .filetype import check_input_file, describe
+    from .filetype import check_input_file, describe, refuse_lfs_pointer
 
     path = Path(path)
     check_input_file(path, "a JSON file", max_bytes=MAX_JSON_BYTES)
@@ -251,6 +253,7 @@ def load_json(path):
         raise PoseliftError(f"cannot read ({e.strerror or e})", path) from None
     except MemoryError:
         raise PoseliftError("too large to read into memory", path) from None
+    refuse_lfs_pointer(data[:4096], path)
     what = describe(data[:4096])
     if what is not None and what != "UTF-16 text":
         raise PoseliftError(f"is {what}, not a JSON file", path)

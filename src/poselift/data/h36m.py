@@ -12,9 +12,20 @@ Two inputs are understood:
   (F, 32, 3) metres, world frame) - pickled, so read only with ``allow_pickle=True``.
 
 2D sources are VideoPose3D files ``data_2d_h36m_<source>.npz`` (``gt``, ``cpn_ft_h36m_dbb``,
-``detectron_ft_h36m``, ``sh_ft_h36m``, ...; the source name comes from the file name), pickled
-too. Without a ``gt`` file, ground-truth 2D is the projection (with distortion) of the 3D
-through the calibrated cameras - how the VideoPose3D ``gt`` file was made.
+``detectron_ft_h36m``, ``sh_pt_mpii``, ``sh_ft_h36m``, ...; the source name comes from the file
+name), pickled too. Without a ``gt`` file, ground-truth 2D is the projection (with distortion)
+of the 3D through the calibrated cameras - how the VideoPose3D ``gt`` file was made.
+
+The Stacked-Hourglass files (``sh_pt_mpii``: the detector trained on MPII; ``sh_ft_h36m``:
+fine-tuned on Human3.6M) hold 16 joints in the MPII order (:data:`poselift.skeleton.MPII16`),
+kept as they are: a model trained on them takes 16 joints and predicts the 17, as in the
+reference release. Slots 7-9 are MPII's thorax, upper neck and head top; 3d-pose-baseline,
+which made these files, calls them the Human3.6M spine, thorax and head (and a detector
+fine-tuned with that naming outputs those). Which reading a file needs is decided here on the
+data: slot 7 is compared with the projected Human3.6M thorax and spine
+(:func:`sixteen_joint_reading`), and the source is stored as ``mpii16`` or ``mpii16_h36m``.
+The reading matters only when such 2D is mapped to the 17 joints of another model
+(``poselift evaluate --map-joints``, :func:`poselift.skeleton.convert_2d`).
 
 The 32 joints are reduced to the standard 17 (:data:`KEEP_17`, the Human3.6M-17 order of
 :data:`poselift.skeleton.H36M17`); sequence names follow VideoPose3D ("TakingPhoto" → "Photo",
@@ -31,6 +42,7 @@ from tqdm.auto import tqdm
 
 from ..camera import Camera, load_calibration_json
 from ..errors import PoseliftError
+from ..skeleton import H36M17
 from .virtual import default_calibration_path
 from .prepared import Sequence, assemble_subject, check_output, save_prepared
 from .videopose3d import read_positions_2d, read_positions_3d, source_name
@@ -153,6 +165,39 @@ def _read_3d(source, subjects, allow_pickle: bool, progress: bool) -> dict[str, 
     return out
 
 
+def sixteen_joint_reading(table: dict, world: dict, calib: dict, frames_per_video: int = 50) -> str:
+    """``mpii16`` or ``mpii16_h36m``: how to read slots 7-9 of 16-joint MPII-order keypoints
+    ``table`` (``{subject: {sequence: [per-camera (F, 16, 2)]}}``) of the Human3.6M 3D
+    ``world`` (``{subject: {sequence: (F, 17, 3)}}``, metres) seen by the cameras ``calib``.
+
+    Slot 7 is MPII's thorax (at the shoulders) in the one reading and the Human3.6M spine (at
+    mid-back) in the other: over up to ``frames_per_video`` frames of each video, the median
+    pixel distance of slot 7 to the projected Human3.6M thorax and to the projected spine
+    decides. ``mpii16`` when nothing can be compared."""
+    thorax, spine = H36M17.index("thorax"), H36M17.index("spine")
+    d_thorax, d_spine = [], []
+    for subject, seqs in table.items():
+        if subject not in world or subject not in calib:
+            continue
+        for name, cams in seqs.items():
+            w = world[subject].get(canonical_sequence(name))
+            if w is None:
+                continue
+            for cam, kp in zip(calib[subject], cams):
+                if kp is None:
+                    continue
+                n = min(len(kp), len(w))
+                idx = np.arange(0, n, max(1, n // frames_per_video))
+                px = cam.project(cam.world_to_camera(np.asarray(w[idx], dtype=np.float64)))
+                slot = np.asarray(kp[idx, 7], dtype=np.float64)
+                ok = np.isfinite(slot).all(-1) & np.isfinite(px[:, thorax]).all(-1)
+                d_thorax.append(np.linalg.norm(slot - px[:, thorax], axis=-1)[ok])
+                d_spine.append(np.linalg.norm(slot - px[:, spine], axis=-1)[ok])
+    if not d_thorax or not np.concatenate(d_thorax).size:
+        return "mpii16"
+    return "mpii16_h36m" if np.median(np.concatenate(d_spine)) < np.median(np.concatenate(d_thorax)) else "mpii16"
+
+
 def prepare_h36m(source, out, *, detections=(), cameras=None, subjects=None, allow_pickle: bool = False,
                  overwrite: bool = False, progress: bool = True) -> Path:
     """Convert Human3.6M to one prepared file. Returns the path written.
@@ -170,9 +215,14 @@ def prepare_h36m(source, out, *, detections=(), cameras=None, subjects=None, all
         src = source_name(f, "h36m")
         if src in two_d:
             raise PoseliftError(f"2D source {src!r} given twice", f)
-        two_d[src] = (Path(f), *read_positions_2d(f, allow_pickle))
+        table, layout = read_positions_2d(f, allow_pickle)
+        table = {s: {canonical_sequence(a): cams for a, cams in seqs.items()} for s, seqs in table.items()}
+        two_d[src] = (Path(f), table, layout)
     world = _read_3d(source, subjects, allow_pickle, progress)
     calib = load_cameras(cameras)
+    for src, (f, table, layout) in two_d.items():  # which joints slots 7-9 of 16-joint 2D hold
+        if layout == "mpii16":
+            two_d[src] = (f, table, sixteen_joint_reading(table, world, calib))
     sources = ["gt"] + [s for s in two_d if s != "gt"]
     layouts = {src: layout for src, (_, _, layout) in two_d.items()}
     blocks = []

@@ -173,13 +173,19 @@ def table4(records, actions=ACTIONS) -> dict[str, dict[str, float]]:
     return {a: out[a] for a in actions if a in out}
 
 
+def table4_average(t: dict[str, dict[str, float]], actions=ACTIONS, subjects=("S1", "S2", "S3")) -> float | None:
+    """The "Avg" column of Table 4: the mean of the cells of :func:`table4`'s ``t`` that are
+    there (each action x subject counts once, whatever its frames); None without cells."""
+    present = [t[a][s] for a in actions for s in subjects if s in t.get(a, {})]
+    return sum(present) / len(present) if present else None
+
+
 def format_table4(records, actions=ACTIONS, subjects=("S1", "S2", "S3"), label: str = "P-MPJPE (mm)") -> str:
     """VideoPose3D's Table 4 as Markdown: one column per action and subject, then the average of
     the cells (a missing cell shows "–" and is left out of the average)."""
     t = table4(records, actions)
     head = [label] + [f"{a} {s}" for a in actions for s in subjects] + ["Avg"]
     cells = [t.get(a, {}).get(s) for a in actions for s in subjects]
-    present = [c for c in cells if c is not None]
-    avg = sum(present) / len(present) if present else None
+    avg = table4_average(t, actions, subjects)
     row = ["ours"] + ["–" if c is None else f"{c:.1f}" for c in cells] + ["–" if avg is None else f"{avg:.1f}"]
     return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head), "| " + " | ".join(row) + " |"])

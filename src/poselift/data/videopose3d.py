@@ -20,7 +20,38 @@ from ..skeleton import get_skeleton, skeleton_for_joints
 from .formats import load_pickled_npz
 
 # VideoPose3D layout names → registered skeletons
-LAYOUTS = {"h36m": "h36m17", "coco": "coco17", "humaneva15": "humaneva15"}
+LAYOUTS = {"h36m": "h36m17", "coco": "coco17", "humaneva15": "humaneva15", "mpii": "mpii16"}
+
+# 16-joint files (Stacked-Hourglass detections, no layout name) come in two orders, told
+# apart by their metadata's left/right joints: the reference release keeps the detector's
+# MPII order; SemGCN's conversion of the same detections (same file names) reorders them
+# into the Human3.6M-17 order without the neck/nose. The latter is put back in MPII order.
+_MPII_SIDES = (frozenset({3, 4, 5, 13, 14, 15}), frozenset({0, 1, 2, 10, 11, 12}))
+_H36M16_SIDES = (frozenset({4, 5, 6, 10, 11, 12}), frozenset({1, 2, 3, 13, 14, 15}))
+MPII_FROM_H36M16 = (3, 2, 1, 4, 5, 6, 0, 7, 8, 9, 15, 14, 13, 10, 11, 12)  # slot k of MPII ← H36M-16 joint
+
+
+def _sides(meta: dict):
+    """The metadata's (left, right) keypoint sets, or None when it has none."""
+    try:
+        left, right = meta["keypoints_symmetry"]
+        return frozenset(int(j) for j in left), frozenset(int(j) for j in right)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _order_16(out: dict, meta: dict, path) -> dict:
+    """16-joint keypoints in the MPII order (see :data:`MPII_FROM_H36M16`)."""
+    sides = _sides(meta)
+    if sides is None or sides == _MPII_SIDES:
+        return out
+    if sides == _H36M16_SIDES:
+        perm = list(MPII_FROM_H36M16)
+        return {s: {a: [None if c is None else c[:, perm] for c in cams] for a, cams in seqs.items()}
+                for s, seqs in out.items()}
+    raise PoseliftError(f"16 keypoints whose left/right joints ({sorted(sides[0])} / {sorted(sides[1])}) fit "
+                        "neither the MPII order of Stacked-Hourglass detections nor the Human3.6M order without "
+                        "the neck/nose", path)
 
 
 def source_name(path, dataset: str) -> str:
@@ -59,7 +90,9 @@ def read_positions_3d(path, allow_pickle: bool = False) -> dict[str, dict[str, n
 def read_positions_2d(path, allow_pickle: bool = False) -> tuple[dict[str, dict[str, list]], str]:
     """(``{subject: {sequence: [per-camera (F, J2, 2) float32 or None]}}``, skeleton name)
     from a ``data_2d_*.npz``. The skeleton comes from ``metadata['layout_name']``
-    (``h36m`` → ``h36m17``, ``coco`` → ``coco17``), else from the joint count."""
+    (``h36m`` → ``h36m17``, ``coco`` → ``coco17``, ``mpii`` → ``mpii16``), else from the joint
+    count; 16-joint keypoints come back in the MPII order whichever of the two published orders
+    the file has (:func:`_order_16`)."""
     d = load_pickled_npz(path, ("positions_2d", "metadata"), allow_pickle)
     table = _table(d["positions_2d"], path, "positions_2d")
     meta = d["metadata"] if isinstance(d["metadata"], dict) else {}
@@ -93,4 +126,6 @@ def read_positions_2d(path, allow_pickle: bool = False) -> tuple[dict[str, dict[
     if skeleton.num_joints != n_joints:
         raise PoseliftError(f"metadata says layout {layout!r} ({skeleton.num_joints} joints) but the keypoints have "
                             f"{n_joints}", path)
+    if skeleton.name == "mpii16":
+        out = _order_16(out, meta, path)
     return out, skeleton.name

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.filetype import check_input_file, describe, read_head
+from ..data.filetype import check_input_file, describe, read_head, refuse_lfs_pointer
 from ..data.formats import load_json
 from ..errors import PoseliftError
 from ..skeleton import get_skeleton
@@ -57,6 +57,7 @@ def load_keypoints(path, *, allow_pickle: bool = False, person: int | None = Non
         return load_openpose(path, person=person, layout=layout)
     check_input_file(path, "a keypoint file (JSON, .npz, or an OpenPose folder)")
     head = read_head(path)
+    refuse_lfs_pointer(head, path)
     if head.startswith(b"PK\x03\x04") or path.suffix.lower() == ".npz":
         if person:
             raise PoseliftError(f"VideoPose3D files hold one person per video; there is no person {person}", path)

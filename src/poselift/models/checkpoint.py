@@ -22,10 +22,11 @@ FORMAT = "poselift-checkpoint-v1"
 
 
 def read_meta(path) -> dict:
-    from ..data.filetype import check_input_file
+    from ..data.filetype import check_input_file, read_head, refuse_lfs_pointer
 
     path = Path(path)
     check_input_file(path, "a safetensors checkpoint", missing="checkpoint not found")
+    refuse_lfs_pointer(read_head(path, 512), path)  # a clone without git lfs: one line, not a header error
     try:
         with safe_open(str(path), framework="pt") as f:
             md = f.metadata() or {}

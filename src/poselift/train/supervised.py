@@ -101,6 +101,50 @@ def fit_model_to_data(cfg: TrainConfig, data: SequenceSet) -> None:
     cfg.model.joints_in, cfg.model.joints_out = j_in, j_out
 
 
+# the model settings that decide the weights' shapes (dropout does not)
+_SHAPE_KEYS = ("filter_widths", "channels", "causal", "dense", "joints_in", "joints_out", "in_features", "embed_dim",
+               "view_dim", "pose_from")
+
+
+def init_model_config(cfg: TrainConfig, keep=()) -> None:
+    """Fine-tuning: take the model settings of the checkpoint ``cfg.init`` for ``cfg.model``,
+    except the fields in ``keep`` (given by the user; checked against the checkpoint when the
+    weights are loaded, see :func:`check_init`)."""
+    from ..models.temporal import ModelConfig
+    from .checkpoint import model_config, read_meta
+
+    path = Path(cfg.init)
+    theirs = model_config(read_meta(path), path).to_dict()
+    mine = cfg.model.to_dict()
+    cfg.model = ModelConfig.from_dict({**theirs, **{k: mine[k] for k in keep if k in mine}})
+
+
+def check_init(cfg: TrainConfig, data: SequenceSet) -> Path:
+    """The checkpoint to start from, once it is known to fit the run: a pose (or trajectory)
+    model like the one ``cfg`` builds, taking the 2D layout of ``data`` and predicting its
+    joints. A :class:`PoseliftError` naming the checkpoint says what differs."""
+    from ..skeleton import same_slots
+    from .checkpoint import model_config, read_meta
+
+    path = Path(cfg.init)
+    meta = read_meta(path)
+    theirs, mine = model_config(meta, path).to_dict(), cfg.model.to_dict()
+    if meta.get("target", "pose") != cfg.target:
+        raise PoseliftError(f"--init: a {meta.get('target', 'pose')} model; this run trains a {cfg.target} model",
+                            path)
+    sk_in, sk_out = meta.get("skeleton_in", "h36m17"), meta.get("skeleton_out", "h36m17")
+    if not same_slots(sk_in, data.skeleton_in) or sk_out != output_skeleton(cfg, data):
+        raise PoseliftError(f"--init: the checkpoint takes {sk_in} 2D and predicts {sk_out} joints; this training "
+                            f"data has {data.skeleton_in} 2D and {output_skeleton(cfg, data)} joints (pick a 2D "
+                            "source of the checkpoint's layout with -k, or train from scratch)", path)
+    diff = [k for k in _SHAPE_KEYS if theirs.get(k) != mine.get(k)]
+    if diff:
+        what = ", ".join(f"{k} {theirs.get(k)} (this run: {mine.get(k)})" for k in diff)
+        raise PoseliftError(f"--init: the checkpoint's model differs: {what}; drop those model flags to take the "
+                            "checkpoint's settings", path)
+    return path
+
+
 def make_sampler(cfg: TrainConfig, data: SequenceSet, labels: bool = True, cameras: bool = False) -> ClipSampler:
     """Clips of ``data`` for ``cfg``'s model: with targets (``labels``), and for
     semi-supervised training with root trajectories and camera intrinsics (``cameras``)."""
@@ -172,10 +216,13 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.data = data if data is not None else load_training_set(cfg)
         fit_model_to_data(cfg, self.data)
+        init = check_init(cfg, self.data) if cfg.init else None  # before any long work
         self.sampler = self.make_sampler()
         self.dist = distributed.current()
         self.device = resolve_device(cfg.device, self.dist)
         self.model = self.build_network().to(self.device)
+        if init is not None:  # fine-tuning: the run starts from these weights (resume() may replace them)
+            load_checkpoint(init, self.model)
         self.net = self.model  # what computes the forward pass: the model, or its DDP wrapper
         if self.dist and not self.distributed_ok:
             raise PoseliftError("distributed training supports supervised training only, for now")
