@@ -51,11 +51,7 @@ LAYERS: list[tuple[str, str, tuple[str, ...]]] = [
 
 # Cycles known and not yet taken apart: {the modules of the cycle: what to do}. A cycle not
 # listed here fails; so does an entry whose cycle is gone (remove it: the ratchet only turns one way).
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"poselift.render.panel3d", "poselift.render.video"}):
-        "issue 19's OpenCV panel imports the drawing style from render/video.py (colours, fonts, PersonDrawing), "
-        "which imports the panel to draw it: move the shared style into a module below both (render/style.py)",
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 ROOT = Path(poselift.__file__).resolve().parent
 

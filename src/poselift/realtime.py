@@ -224,7 +224,6 @@ def open_frames(source: str, live: bool):
 
 def _detected_frames(source: str, live: bool, person, detector: str):
     from .detect.base import PersonTracker, frame_detections, get_detector
-    from .video import iter_frames, iter_live_frames, probe
 
     det = get_detector(detector)
     frames, meta = open_frames(source, live)

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..skeleton import Skeleton
-from .video import FILLED_GREY, GRID_STEP, PANEL_BG, VIEW_HALF, PersonDrawing, _bone_colour, _font, _rgb, _shade
+from .style import FILLED_GREY, GRID_STEP, PANEL_BG, VIEW_HALF, PersonDrawing, _bone_colour, _font, _rgb, _shade
 
 DPI = 100.0
 PT = DPI / 72.0  # pixels per point
