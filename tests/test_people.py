@@ -117,6 +117,14 @@ def test_everyone_lifted_into_one_world_and_written(tmp_path):
         write_people_outputs(recs, tmp_path, "clip", video=False)
     trimmed, _ = reconstruct_people(_two_people(), trim=True)
     assert trimmed[0].frames[0] == 0 and len(trimmed[1].frames) == 40
+    late = _two_people()
+    for seq in late:  # nobody in the first 5 frames; the video's own frame times (variable rate)
+        seq.keypoints[:5], seq.scores[:5] = np.nan, 0
+        seq.times = np.cumsum(np.r_[0.0, np.full(39, 1 / 30) * np.linspace(0.8, 1.2, 39)])
+    trimmed, _ = reconstruct_people(late, trim=True)
+    assert list(trimmed[0].frames[[0, -1]]) == [5, 39]
+    np.testing.assert_allclose(trimmed[1].motion.time_s, late[1].times[5:])
+    write_people_outputs(trimmed, tmp_path / "trimmed", "clip", video=False)
 
 
 def test_realtime_lifts_everyone_with_the_same_ids_frame_by_frame(shared_data, tmp_path):

@@ -55,7 +55,7 @@ def reconstruct_people(people, *, trim: bool = False, source=None, **options) ->
     for r in recs:
         out.append(replace(r, positions_cam=r.positions_cam[sl], keypoints=r.keypoints[sl], scores=r.scores[sl],
                            filled=r.filled[sl], filled_2d=r.filled_2d[sl], frames=r.frames[sl], world_rotation=R,
-                           world_origin=origin))
+                           world_origin=origin, times=None if r.times is None else r.times[sl]))
     return out, notes
 
 
