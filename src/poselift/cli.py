@@ -32,15 +32,21 @@ def _arc(text: str) -> list[int]:
     return widths
 
 
-def _add_model_args(p: argparse.ArgumentParser, defaults: bool = True) -> None:
+def _add_model_args(p, defaults: bool = True) -> None:
     d = (lambda v: v) if defaults else (lambda v: None)
-    p.add_argument("-arc", "--architecture", type=_arc, default=d([3, 3, 3]), help="filter widths, e.g. 3,3,3")
-    p.add_argument("-ch", "--channels", type=LIMITS["channels"].flag("-ch/--channels"), default=d(1024))
-    p.add_argument("-drop", "--dropout", type=LIMITS["dropout"].flag("-drop/--dropout"), default=d(0.25))
-    p.add_argument("--causal", action="store_true", default=d(False))
+    p.add_argument("-arc", "--architecture", type=_arc, default=d([3, 3, 3]), metavar="W,W,...",
+                   help="filter widths of the temporal convolutions, e.g. 3,3,3 (receptive field 27 frames)")
+    p.add_argument("-ch", "--channels", type=LIMITS["channels"].flag("-ch/--channels"), default=d(1024),
+                   help="channels of each convolution layer")
+    p.add_argument("-drop", "--dropout", type=LIMITS["dropout"].flag("-drop/--dropout"), default=d(0.25),
+                   help="dropout probability")
+    p.add_argument("--causal", action="store_true", default=d(False),
+                   help="causal convolutions: each output sees only past frames (for streaming)")
     p.add_argument("--dense", action="store_true", default=d(False), help="dense convolutions (ablation)")
-    p.add_argument("--joints-in", type=LIMITS["joints_in"].flag("--joints-in"), default=d(17))
-    p.add_argument("--joints-out", type=LIMITS["joints_out"].flag("--joints-out"), default=d(17))
+    p.add_argument("--joints-in", type=LIMITS["joints_in"].flag("--joints-in"), default=d(17),
+                   help="2D input joints")
+    p.add_argument("--joints-out", type=LIMITS["joints_out"].flag("--joints-out"), default=d(17),
+                   help="3D output joints (1 for a trajectory model)")
 
 
 def _model_overrides(a) -> dict:
@@ -77,6 +83,55 @@ TRAIN_FLAGS = {
     "label_fraction": "label_fraction", "margin": "margin", "window": "window", "multiview_weight": "multiview_weight",
     "mining": "mining", "engine": "engine", "precision": "precision", "device": "device", "init": "init",
 }
+
+
+MODEL_FLAGS = {
+    # flag dest -> ModelConfig field (train: the [model] table)
+    "architecture": "filter_widths", "channels": "channels", "dropout": "dropout", "joints_in": "joints_in",
+    "joints_out": "joints_out", "embed_dim": "embed_dim", "view_dim": "view_dim", "pose_from": "pose_from",
+}
+
+
+def _config_default(field: str):
+    """The default of a TrainConfig field (``model.x``: of a ModelConfig field); read when help is shown."""
+    from .config import TrainConfig
+
+    obj = TrainConfig()
+    for part in field.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Appends ``(default: X)`` to a flag's help where X says something: not None, False, empty, nor a
+    default the help already gives. The train flags default to None (a flag given overrides the config
+    file): theirs is the effective one, TrainConfig's (``action.config_field``)."""
+
+    def __init__(self, prog, **kw):
+        kw.setdefault("max_help_position", 32)
+        super().__init__(prog, **kw)
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "%(default)" in text or "(default" in text:
+            return text
+        field = getattr(action, "config_field", None)
+        value = _config_default(field) if field else action.default
+        if value is None or value is False or value is argparse.SUPPRESS or (
+                isinstance(value, (str, list, tuple)) and not value):
+            return text
+        if isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        return f"{text} (default: {str(value).replace('%', '%%')})"
+
+
+def _show_config_defaults(parser: argparse.ArgumentParser) -> None:
+    """Marks each train flag with the TrainConfig field it overrides, for :class:`_HelpFormatter`."""
+    for action in parser._actions:
+        if action.dest in TRAIN_FLAGS:
+            action.config_field = TRAIN_FLAGS[action.dest]
+        elif action.dest in MODEL_FLAGS:
+            action.config_field = "model." + MODEL_FLAGS[action.dest]
 
 
 def cmd_train(a) -> int:
@@ -429,103 +484,133 @@ def cmd_demo(a) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    p = argparse.ArgumentParser(prog="poselift", description="3D human pose estimation in video")
+    p = argparse.ArgumentParser(prog="poselift", description="3D human pose estimation in video",
+                                formatter_class=_HelpFormatter)
     p.add_argument("--version", action="version", version=f"poselift {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND",
+                         help="poselift COMMAND --help for its flags")
 
-    s = sub.add_parser("model-info", help="parameters, receptive field and FLOPs of an architecture")
+    def _sub(name: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, formatter_class=_HelpFormatter, **kw)
+
+    s = _sub("model-info", help="parameters, receptive field and FLOPs of an architecture")
     _add_model_args(s)
     s.set_defaults(func=cmd_model_info)
 
-    s = sub.add_parser("train", help="train a lifter")
-    s.add_argument("--config", help="TOML file of settings (flags override it)")
-    s.add_argument("--data", choices=["cmu", "h36m", "humaneva"], default=None, help="dataset (default cmu)")
-    s.add_argument("--train-dir", default=None,
+    s = _sub("train", help="train a lifter",
+             description="Train a lifter. Settings come from TrainConfig's defaults (shown below), "
+                         "then the --config file, then the flags given.")
+    s.add_argument("--config", metavar="TOML", help="TOML file of settings (flags override it)")
+
+    g = s.add_argument_group("data")
+    g.add_argument("--data", choices=["cmu", "h36m", "humaneva"], default=None, help="dataset")
+    g.add_argument("--train-dir", default=None, metavar="DIR",
                    help="cmu: folder of cmu_*.npz training files (several: comma-separated, e.g. train,train_extra)")
-    s.add_argument("--dataset", default=None, help="h36m/humaneva: the prepared file (poselift prepare ...)")
-    s.add_argument("-k", "--keypoints", default=None, help="h36m/humaneva: 2D source (gt, cpn_ft_h36m_dbb, ...)")
-    s.add_argument("-str", "--subjects", default=None,
+    g.add_argument("--dataset", default=None, metavar="FILE",
+                   help="h36m/humaneva: the prepared file (poselift prepare ...)")
+    g.add_argument("-k", "--keypoints", default=None, help="h36m/humaneva: 2D source (gt, cpn_ft_h36m_dbb, ...)")
+    g.add_argument("-str", "--subjects", default=None,
                    help="(labeled) training subjects, comma-separated (default: all / the protocol's)")
-    s.add_argument("-sun", "--subjects-unlabeled", dest="unlabeled_subjects", default=None,
-                   help="semi-supervised: subjects used as 2D only, comma-separated, or 'rest' (the others)")
-    s.add_argument("--warmup", type=LIMITS["warmup"].flag("--warmup"), default=None,
-                   help="semi-supervised: epochs on labeled data first (1)")
-    s.add_argument("--no-bone-length", action="store_true", help="semi-supervised: no bone-length term")
-    s.add_argument("--linear-projection", action="store_true", help="semi-supervised: project without distortion")
-    s.add_argument("--multiview", action="store_true",
-                   help="multi-view consistent training (MCSS) of a pose embedder on synchronised views")
-    s.add_argument("--embed-dim", type=LIMITS["embed_dim"].flag("--embed-dim"), default=None,
-                   help="multi-view: embedding size (e.g. 32)")
-    s.add_argument("--view-dim", type=LIMITS["view_dim"].flag("--view-dim"), default=None,
-                   help="multi-view: size of the view code beside it (8)")
-    s.add_argument("--pose-from", choices=["embedding", "trunk"], default=None,
-                   help="multi-view: the pose head reads the embedding + view code (default) or the trunk features")
-    s.add_argument("--label-fraction", type=LIMITS["label_fraction"].flag("--label-fraction"), default=None,
-                   help="multi-view: fraction of each clip whose 3D is used (contiguous; default 1)")
-    s.add_argument("--margin", type=LIMITS["margin"].flag("--margin"), default=None,
-                   help="multi-view: triplet margin (0.2)")
-    s.add_argument("--window", type=LIMITS["window"].flag("--window"), default=None,
-                   help="multi-view: frames near the anchor never negatives (25)")
-    s.add_argument("--mining", choices=["semihard", "hardest"], default=None,
-                   help="multi-view: negatives farther than the positive (semihard, default) or the hardest")
-    s.add_argument("--multiview-weight", type=LIMITS["multiview_weight"].flag("--multiview-weight"), default=None,
-                   help="multi-view: weight of the multi-view loss (0 = supervised-only baseline)")
-    s.add_argument("--back-projection", action="store_true",
-                   help="multi-view: also back-projection (trajectory model, reprojection, bone length) on unlabeled instants")
-    s.add_argument("--actions", default=None, help="only these actions, comma-separated (default: all)")
-    s.add_argument("--subset", type=LIMITS["subset"].flag("--subset"), default=None,
-                   help="fraction of each labeled clip to use (contiguous)")
-    s.add_argument("--calibration", default=None, help="cameras JSON (default: bundled Human3.6M)")
-    s.add_argument("--checkpoint-dir", "-c", default=None)
-    s.add_argument("-e", "--epochs", type=LIMITS["epochs"].flag("-e/--epochs"), default=None)
-    s.add_argument("--samples", type=LIMITS["samples"].flag("--samples"), default=None,
-                   help="budget in training clips drawn")
-    s.add_argument("-b", "--batch-size", type=LIMITS["batch_size"].flag("-b/--batch-size"), default=None)
-    s.add_argument("-lr", "--learning-rate", type=LIMITS["lr"].flag("-lr/--learning-rate"), default=None)
-    s.add_argument("-lrd", "--lr-decay", type=LIMITS["lr_decay"].flag("-lrd/--lr-decay"), default=None)
-    s.add_argument("-s", "--stride", type=LIMITS["stride"].flag("-s/--stride"), default=None,
-                   help="frames predicted per training clip")
-    s.add_argument("--frame-stride", type=LIMITS["frame_stride"].flag("--frame-stride"), default=None,
-                   help="use every n-th frame as a target")
-    s.add_argument("--downsample", type=LIMITS["downsample"].flag("--downsample"), default=None,
-                   help="temporal subsampling factor")
-    s.add_argument("--random-cameras", type=LIMITS["random_cameras"].flag("--random-cameras"), default=None,
-                   help="random virtual cameras per clip")
-    s.add_argument("--seed", type=LIMITS["seed"].flag("--seed"), default=None)
-    s.add_argument("--threads", type=_THREADS.flag("--threads"), default=None)
-    s.add_argument("--engine", choices=["fast", "reference"], default=None,
-                   help="strided training as matrix products (fast, default) or plain nn.Conv1d (reference)")
-    s.add_argument("--precision", choices=["fp32", "bf16"], default=None,
-                   help="bf16: mixed precision (fast on GPUs and CPUs with AMX/AVX512-BF16)")
-    s.add_argument("--device", default=None, help="cpu (default), cuda, cuda:N or auto")
-    s.add_argument("--checkpoint-every", type=LIMITS["checkpoint_every"].flag("--checkpoint-every"), default=None,
-                   help="steps between mid-epoch checkpoints")
-    s.add_argument("--ema", type=LIMITS["ema"].flag("--ema"), default=None,
-                   help="export an exponential moving average of the weights with this decay (e.g. 0.999; 0 = off)")
-    s.add_argument("--no-flip", action="store_true", help="no flip augmentation")
-    s.add_argument("--input-layout", choices=["h36m17", "coco17"], default=None,
+    g.add_argument("--actions", default=None, help="only these actions, comma-separated (default: all)")
+    g.add_argument("--subset", type=LIMITS["subset"].flag("--subset"), default=None,
+                   help="fraction of each labeled clip to use (a contiguous, seeded part)")
+    g.add_argument("--calibration", default=None, metavar="JSON", help="cameras JSON (default: bundled Human3.6M)")
+    g.add_argument("--input-layout", choices=["h36m17", "coco17"], default=None,
                    help="2D input joints (coco17: what detectors give)")
-    s.add_argument("--detector-noise", action="store_true", help="synthetic detector noise on training 2D")
-    s.add_argument("--detector-errors", action="store_true",
-                   help="also a real detector's failures on training 2D: keypoint offsets from the joint centres, "
-                        "left/right swaps, missed joints bridged by interpolation")
-    s.add_argument("--body-proportions", action="store_true",
-                   help="each training view on a body of its own size and proportions (bones rigid within it)")
-    s.add_argument("--no-rig-cameras", action="store_true", help="random cameras only (needs --random-cameras)")
-    s.add_argument("--target", choices=["pose", "trajectory"], default=None,
-                   help="trajectory: predict the root in the camera frame (use --joints-out 1)")
-    s.add_argument("--init", default=None, metavar="CHECKPOINT",
+    g.add_argument("--frame-stride", type=LIMITS["frame_stride"].flag("--frame-stride"), default=None,
+                   help="use every n-th frame as a target")
+    g.add_argument("--downsample", type=LIMITS["downsample"].flag("--downsample"), default=None,
+                   help="temporal subsampling factor of the sequences")
+
+    g = s.add_argument_group("model")
+    _add_model_args(g, defaults=False)
+    g.add_argument("--target", choices=["pose", "trajectory"], default=None,
+                   help="pose: root-relative joints; trajectory: the root in the camera frame (use --joints-out 1)")
+    g.add_argument("--init", default=None, metavar="CHECKPOINT",
                    help="fine-tune: start from these weights (a model.safetensors; 'default': the bundled model "
                         "for --input-layout); the model's settings are the checkpoint's")
-    s.add_argument("--resume", action="store_true")
-    s.add_argument("--overwrite", action="store_true", help="restart a run in a used checkpoint folder")
-    s.add_argument("-q", "--quiet", action="store_true")
-    _add_model_args(s, defaults=False)
+
+    g = s.add_argument_group("optimisation")
+    g.add_argument("-e", "--epochs", type=LIMITS["epochs"].flag("-e/--epochs"), default=None,
+                   help="training epochs (0: derived from --samples)")
+    g.add_argument("--samples", type=LIMITS["samples"].flag("--samples"), default=None,
+                   help="budget in training clips drawn, flipped copies included (0: derived from --epochs)")
+    g.add_argument("-b", "--batch-size", type=LIMITS["batch_size"].flag("-b/--batch-size"), default=None,
+                   help="training clips per batch")
+    g.add_argument("-lr", "--learning-rate", type=LIMITS["lr"].flag("-lr/--learning-rate"), default=None,
+                   help="initial learning rate (Adam)")
+    g.add_argument("-lrd", "--lr-decay", type=LIMITS["lr_decay"].flag("-lrd/--lr-decay"), default=None,
+                   help="learning-rate factor per epoch")
+    g.add_argument("-s", "--stride", type=LIMITS["stride"].flag("-s/--stride"), default=None,
+                   help="frames predicted per training clip (1: the strided twin)")
+    g.add_argument("--ema", type=LIMITS["ema"].flag("--ema"), default=None,
+                   help="export an exponential moving average of the weights with this decay "
+                        "(0: the raw weights, as published)")
+    g.add_argument("--seed", type=LIMITS["seed"].flag("--seed"), default=None, help="random seed")
+    g.add_argument("--threads", type=_THREADS.flag("--threads"), default=None,
+                   help="torch threads (0: torch's default)")
+    g.add_argument("--engine", choices=["fast", "reference"], default=None,
+                   help="strided training as matrix products (fast) or plain nn.Conv1d (reference)")
+    g.add_argument("--precision", choices=["fp32", "bf16"], default=None,
+                   help="bf16: mixed precision (fast on GPUs and CPUs with AMX/AVX512-BF16)")
+    g.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto")
+
+    g = s.add_argument_group("augmentation")
+    g.add_argument("--no-flip", action="store_true", help="no flip augmentation")
+    g.add_argument("--random-cameras", type=LIMITS["random_cameras"].flag("--random-cameras"), default=None,
+                   help="random virtual cameras per clip, besides the rig")
+    g.add_argument("--no-rig-cameras", action="store_true", help="random cameras only (needs --random-cameras)")
+    g.add_argument("--detector-noise", action="store_true", help="synthetic detector noise on training 2D")
+    g.add_argument("--detector-errors", action="store_true",
+                   help="also a real detector's failures on training 2D: keypoint offsets from the joint centres, "
+                        "left/right swaps, missed joints bridged by interpolation")
+    g.add_argument("--body-proportions", action="store_true",
+                   help="each training view on a body of its own size and proportions (bones rigid within it)")
+
+    g = s.add_argument_group("semi-supervised", "on when unlabeled subjects are given")
+    g.add_argument("-sun", "--subjects-unlabeled", dest="unlabeled_subjects", default=None, metavar="SUBJECTS",
+                   help="subjects used as 2D only, comma-separated, or 'rest' (the others)")
+    g.add_argument("--warmup", type=LIMITS["warmup"].flag("--warmup"), default=None,
+                   help="epochs on labeled data only before the unlabeled losses start")
+    g.add_argument("--no-bone-length", action="store_true", help="no bone-length term")
+    g.add_argument("--linear-projection", action="store_true", help="project without lens distortion")
+
+    g = s.add_argument_group("multi-view", "consistent training (MCSS) of a pose embedder on synchronised views")
+    g.add_argument("--multiview", action="store_true", help="train a pose embedder (needs --embed-dim)")
+    g.add_argument("--embed-dim", type=LIMITS["embed_dim"].flag("--embed-dim"), default=None,
+                   help="embedding size, e.g. 32 (0: no embedder)")
+    g.add_argument("--view-dim", type=LIMITS["view_dim"].flag("--view-dim"), default=None,
+                   help="size of the view code beside the embedding")
+    g.add_argument("--pose-from", choices=["embedding", "trunk"], default=None,
+                   help="the pose head reads the embedding + view code or the trunk features")
+    g.add_argument("--label-fraction", type=LIMITS["label_fraction"].flag("--label-fraction"), default=None,
+                   help="fraction of each clip whose 3D is used (a contiguous, seeded part)")
+    g.add_argument("--margin", type=LIMITS["margin"].flag("--margin"), default=None,
+                   help="triplet margin on squared distances of unit embeddings")
+    g.add_argument("--window", type=LIMITS["window"].flag("--window"), default=None,
+                   help="frames around the anchor that are never negatives")
+    g.add_argument("--mining", choices=["semihard", "hardest"], default=None,
+                   help="negatives farther than the positive (semihard) or the hardest")
+    g.add_argument("--multiview-weight", type=LIMITS["multiview_weight"].flag("--multiview-weight"), default=None,
+                   help="weight of the multi-view loss (0: the supervised-only baseline)")
+    g.add_argument("--back-projection", action="store_true",
+                   help="also back-projection (trajectory model, reprojection, bone length) on unlabeled instants")
+
+    g = s.add_argument_group("run folder and output")
+    g.add_argument("--checkpoint-dir", "-c", default=None, metavar="DIR",
+                   help="the run's folder: checkpoints, config.json, the exported model")
+    g.add_argument("--checkpoint-every", type=LIMITS["checkpoint_every"].flag("--checkpoint-every"), default=None,
+                   help="steps between mid-epoch checkpoints (0: at epoch ends only)")
+    g.add_argument("--resume", action="store_true", help="continue the run in the checkpoint folder")
+    g.add_argument("--overwrite", action="store_true", help="restart a run in a used checkpoint folder")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _show_config_defaults(s)
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("evaluate", help="evaluate a checkpoint on benchmark files")
-    s.add_argument("--checkpoint", required=True)
+    s = _sub("evaluate", help="evaluate a checkpoint on benchmark files")
+    s.add_argument("--checkpoint", required=True,
+                   help="model file to evaluate ('default': the bundled one for --layout)")
     s.add_argument("--data", choices=["cmu", "h36m", "humaneva", "3dhp"], default="cmu",
                    help="dataset (default cmu: give --bench; others: give --dataset)")
     s.add_argument("--bench", help="cmu: folder of bench_*.npz files")
@@ -535,7 +620,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--subjects", help="evaluate these subjects, comma-separated (default: the protocol's test set)")
     s.add_argument("--actions", help="only these actions, comma-separated (default: all; HumanEva: Walk,Jog,Box)")
     s.add_argument("--json", help="write the full result here")
-    s.add_argument("--no-test-flip", action="store_true")
+    s.add_argument("--no-test-flip", action="store_true",
+                   help="no test-time flip augmentation (averaging the prediction of the mirrored input)")
     s.add_argument("--precision", choices=["fp32", "bf16", "reference"], default="fp32",
                    help="fp32: batch norm folded (default); bf16: folded, in bfloat16; reference: the plain model")
     s.add_argument("--by-description", action="store_true", help="also print the per-description table")
@@ -548,12 +634,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pose-checkpoint",
                    help="for a trajectory model: the pose model to combine it with ('default': the bundled one "
                         "for --layout), adding absolute errors and the reprojection baseline")
-    s.add_argument("--threads", type=_THREADS.flag("--threads"), default=0)
-    s.add_argument("--overwrite", action="store_true")
-    s.add_argument("-q", "--quiet", action="store_true")
+    s.add_argument("--threads", type=_THREADS.flag("--threads"), default=0, help="torch threads (0: torch's default)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("retrieve", help="view-invariant pose retrieval with a pose embedder")
+    s = _sub("retrieve", help="view-invariant pose retrieval with a pose embedder")
     s.add_argument("--checkpoint", required=True, help="a pose embedder, or 'keypoints' for raw normalised 2D")
     s.add_argument("--bench", help="cmu: folder of bench_*.npz (queries from one camera, gallery the others)")
     s.add_argument("--input", "-k", default="gt", help="2D source of the benchmark (gt, det)")
@@ -565,80 +651,93 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--query-stride", type=Limit(int, 1, 10**6).flag("--query-stride"), default=1,
                    help="use every n-th frame as a query")
     s.add_argument("--json", help="write the full result here")
-    s.add_argument("--overwrite", action="store_true")
-    s.add_argument("-q", "--quiet", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_retrieve)
 
-    s = sub.add_parser("infer", help="video or 2D keypoint file in; 3D motion, renders and exports out")
-    s.add_argument("source", help="a video, or 2D keypoints (COCO/MMPose JSON, OpenPose folder, VideoPose3D npz); "
+    s = _sub("infer", help="video or 2D keypoint file in; 3D motion, renders and exports out")
+    g = s.add_argument_group("input")
+    g.add_argument("source", help="a video, or 2D keypoints (COCO/MMPose JSON, OpenPose folder, VideoPose3D npz); "
                                   "with --realtime also a camera (0 = /dev/video0) or a stream URL")
-    s.add_argument("--out", help="output folder (required unless --realtime --jsonl)")
-    s.add_argument("--checkpoint", default="default", help="pose model (default: the bundled one for the input)")
-    s.add_argument("--allow-pickle", action="store_true", help="read legacy pickled files (trusted files only)")
-    s.add_argument("--person", metavar="ID|X,Y,W,H",
+    g.add_argument("--checkpoint", default="default", help="pose model (default: the bundled one for the input)")
+    g.add_argument("--allow-pickle", action="store_true", help="read legacy pickled files (trusted files only)")
+    g.add_argument("--layout", choices=["coco17", "h36m17"], help="joint layout of a keypoint file (default coco17)")
+    g.add_argument("--width", type=Limit(int, 1, MAX_IMAGE_SIDE, unit="pixels").flag("--width"),
+                   help="image width in pixels, when the keypoint file lacks it")
+    g.add_argument("--height", type=Limit(int, 1, MAX_IMAGE_SIDE, unit="pixels").flag("--height"),
+                   help="image height in pixels, when the keypoint file lacks it")
+    g.add_argument("--fps", type=Limit(float, 0, MAX_FPS, lo_open=True, unit="frames per second").flag("--fps"),
+                   help="frame rate, when the input lacks it")
+
+    g = s.add_argument_group("people")
+    g.add_argument("--people", choices=["one", "all"], default="one",
+                   help="all: every person in the video, each tracked with an id, lifted, exported "
+                        "(<name>_id<k>.*) and drawn in the render and viewer")
+    g.add_argument("--person", metavar="ID|X,Y,W,H",
                    help="whom to lift in a video: a tracked person's id (ids as --people all prints them: 0 is "
                         "the first person seen), or a box in pixels: the person overlapping it, from the first "
                         "frame anyone does (someone entering later: a box where they appear). Default: the most "
                         "visible person at the start, followed by the single-person tracker. Keypoint files: "
                         "the k-th most visible person")
-    s.add_argument("--people", choices=["one", "all"], default="one",
-                   help="all: every person in the video, each tracked with an id, lifted, exported "
-                        "(<name>_id<k>.*) and drawn in the render and viewer (default one)")
-    s.add_argument("--layout", choices=["coco17", "h36m17"], help="joint layout of a keypoint file (default coco17)")
-    s.add_argument("--width", type=Limit(int, 1, MAX_IMAGE_SIDE, unit="pixels").flag("--width"),
-                   help="image width in pixels, when the keypoint file lacks it")
-    s.add_argument("--height", type=Limit(int, 1, MAX_IMAGE_SIDE, unit="pixels").flag("--height"),
-                   help="image height in pixels, when the keypoint file lacks it")
-    s.add_argument("--fps", type=Limit(float, 0, MAX_FPS, lo_open=True, unit="frames per second").flag("--fps"),
-                   help="frame rate, when the input lacks it")
-    s.add_argument("--focal", type=Limit(float, 0, 1e7, lo_open=True).flag("--focal", "must be a positive number of "
+    g.add_argument("--min-score", type=Limit(float, 0, 1).flag("--min-score"), default=0.3,
+                   help="keypoints below this confidence are filled")
+
+    g = s.add_argument_group("camera and body")
+    g.add_argument("--focal", type=Limit(float, 0, 1e7, lo_open=True).flag("--focal", "must be a positive number of "
                                                                             "pixels (at most 1e7)"),
                    help="focal length in pixels (default: from the video's metadata where it has one, else a 60 "
                         "degree field of view across the long side)")
-    s.add_argument("--fov", type=Limit(float, 5, 170).flag("--fov", "must be degrees across the image's long side, "
+    g.add_argument("--fov", type=Limit(float, 5, 170).flag("--fov", "must be degrees across the image's long side, "
                                                                     "5-170"),
                    metavar="DEGREES", help="field of view across the image's long side, instead of --focal")
-    s.add_argument("--max-gap", type=_COUNT.flag("--max-gap", "is a number of frames, 0 or more"), metavar="FRAMES",
-                   help="longest gap (frames without a detection, or a joint missing) that is filled by "
-                        "interpolation; longer ones are left out, NaN (default 10, as Sports2D)")
-    s.add_argument("--smooth", choices=["none", "butterworth", "one-euro"], default="none",
-                   help="smooth the 3D joints: zero-phase Butterworth (order 4, 6 Hz, as Sports2D) or the "
-                        "one-euro filter (default none: the temporal lifter is smooth already)")
-    s.add_argument("--pin-feet", action="store_true", help="hold each ankle still while its foot is on the floor")
-    s.add_argument("--trim", action="store_true", help="drop the frames before the person is first seen and after "
-                                                       "they are last seen from the outputs")
-    s.add_argument("--min-score", type=Limit(float, 0, 1).flag("--min-score"), default=0.3,
-                   help="keypoints below this confidence are filled")
-    s.add_argument("--person-height", type=Limit(float, 0.3, 3.0, lo_open=True, hi_open=True).flag(
+    g.add_argument("--person-height", type=Limit(float, 0.3, 3.0, lo_open=True, hi_open=True).flag(
         "--person-height", "is a standing height in metres (0.3-3)"), metavar="METRES",
                    help="the person's standing height: the 3D body (and its distance) is scaled to it")
-    s.add_argument("--lift-only", action="store_true",
-                   help="do not average the lift with the detector's own 3D (BlazePose world landmarks)")
-    s.add_argument("--lift-size", action="store_true",
-                   help="keep the lifter's body size (its training subjects') instead of the size of the "
-                        "detector's own 3D (BlazePose's, read from the image; the default where it exists)")
-    s.add_argument("--free-bones", action="store_true",
-                   help="keep the lift's per-frame bone lengths (default: one rigid body, each bone its median "
-                        "length over the clip)")
-    s.add_argument("--trajectory", choices=["auto", "model", "reprojection"], default="auto",
+    g.add_argument("--trajectory", choices=["auto", "model", "reprojection"], default="auto",
                    help="root placement: the bundled trajectory model, or reprojection of the lifted pose "
                         "(auto: the model where one is bundled for the input's layout)")
-    s.add_argument("--realtime", action="store_true",
+    g.add_argument("--lift-only", action="store_true",
+                   help="do not average the lift with the detector's own 3D (BlazePose world landmarks)")
+    g.add_argument("--lift-size", action="store_true",
+                   help="keep the lifter's body size (its training subjects') instead of the size of the "
+                        "detector's own 3D (BlazePose's, read from the image; the default where it exists)")
+    g.add_argument("--free-bones", action="store_true",
+                   help="keep the lift's per-frame bone lengths (default: one rigid body, each bone its median "
+                        "length over the clip)")
+
+    g = s.add_argument_group("gaps and post-processing")
+    g.add_argument("--max-gap", type=_COUNT.flag("--max-gap", "is a number of frames, 0 or more"), metavar="FRAMES",
+                   help="longest gap (frames without a detection, or a joint missing) that is filled by "
+                        "interpolation; longer ones are left out, NaN (default 10, as Sports2D)")
+    g.add_argument("--smooth", choices=["none", "butterworth", "one-euro"], default="none",
+                   help="smooth the 3D joints: zero-phase Butterworth (order 4, 6 Hz, as Sports2D) or the "
+                        "one-euro filter (default none: the temporal lifter is smooth already)")
+    g.add_argument("--pin-feet", action="store_true", help="hold each ankle still while its foot is on the floor")
+    g.add_argument("--trim", action="store_true", help="drop the frames before the person is first seen and after "
+                                                       "they are last seen from the outputs")
+
+    g = s.add_argument_group("realtime")
+    g.add_argument("--realtime", action="store_true",
                    help="lift each frame as it arrives (cached streaming model; exports, no renders)")
-    s.add_argument("--jsonl", help="with --realtime: one JSON line per lifted frame to this file (- = stdout)")
-    s.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
+    g.add_argument("--jsonl", help="with --realtime: one JSON line per lifted frame to this file (- = stdout)")
+    g.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
                    help="with --realtime: the lifting's number format (bf16: 2.7x faster, the output layer in fp32)")
-    s.add_argument("--threads", type=_THREADS.flag("--threads"), metavar="N",
+    g.add_argument("--threads", type=_THREADS.flag("--threads"), metavar="N",
                    help="with --realtime: torch threads for the lifting (default 1: a frame is too small to share "
                         "and more threads stall on a busy machine; 0: torch's default)")
-    s.add_argument("--no-video", action="store_true", help="skip the mp4 render")
-    s.add_argument("--gif", action="store_true", help="also write a GIF")
-    s.add_argument("--overwrite", action="store_true")
-    s.add_argument("-q", "--quiet", action="store_true")
+
+    g = s.add_argument_group("output")
+    g.add_argument("--out", help="output folder (required unless --realtime --jsonl)")
+    g.add_argument("--no-video", action="store_true", help="skip the mp4 render")
+    g.add_argument("--gif", action="store_true", help="also write a GIF")
+    g.add_argument("--overwrite", action="store_true", help="replace the outputs in an existing --out folder")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_infer)
 
-    s = sub.add_parser("prepare", help="convert a dataset's raw files to poselift's safe format")
-    s.add_argument("dataset", choices=["mocap", "h36m", "humaneva", "3dhp"])
+    s = _sub("prepare", help="convert a dataset's raw files to poselift's safe format")
+    s.add_argument("dataset", choices=["mocap", "h36m", "humaneva", "3dhp"],
+                   help="mocap: CMU-style motion capture (ASF/AMC, BVH) to training clips; h36m, humaneva, 3dhp: "
+                        "a benchmark dataset to a prepared file")
     s.add_argument("--source", required=True,
                    help="mocap: folder of *.asf + *_*.amc, *.bvh; h36m: the release folder (S*/MyPoseFeatures/"
                         "D3_Positions/*.cdf) or data_3d_h36m.npz; humaneva: data_3d_humaneva15.npz; "
@@ -654,38 +753,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="3dhp: which 3D annotation (universal skeleton scale, the usual choice, or original)")
     s.add_argument("--allow-pickle", action="store_true",
                    help="read the legacy pickled VideoPose3D npz files (trusted files only)")
-    s.add_argument("--overwrite", action="store_true")
-    s.add_argument("-q", "--quiet", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_prepare)
 
-    s = sub.add_parser("bench", help="speed of training, inference and streaming against the straightforward path")
+    s = _sub("bench", help="speed of training, inference and streaming against the straightforward path")
     s.add_argument("--json", default=None, help="also write every figure to this JSON file")
-    s.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    s.add_argument("--device", default="cpu", help="cpu or cuda")
     s.add_argument("--train-batch", type=LIMITS["batch_size"].flag("--train-batch"), default=1024,
-                   help="training batch (1024, the published recipe)")
+                   help="training batch (the published recipe's)")
     s.add_argument("--repeats", type=Limit(int, 1, 1000).flag("--repeats"), default=3,
                    help="timed repetitions per figure (median)")
     s.add_argument("--threads", type=_THREADS.flag("--threads"), default=0, help="torch threads (0: torch's default)")
     s.add_argument("--parts", default=None,
                    help="comma-separated subset: train_27,train_243,infer_243,stream_243,data_243")
     s.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    s.add_argument("--overwrite", action="store_true")
-    s.add_argument("-q", "--quiet", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     s.set_defaults(func=cmd_bench)
 
-    s = sub.add_parser("export", help="export a lifter checkpoint to ONNX")
+    s = _sub("export", help="export a lifter checkpoint to ONNX")
     s.add_argument("--checkpoint", default="default", help="model file (default: the bundled COCO-17 lifter)")
     s.add_argument("--onnx", required=True, help="output .onnx file")
     s.add_argument("--opset", type=Limit(int, 9, 20).flag("--opset"), default=17, help="ONNX opset (9-20)")
-    s.add_argument("--overwrite", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing --onnx file")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("demo", help="run the whole pipeline on the bundled clip (offline)")
-    s.add_argument("--out", default="poselift-demo")
+    s = _sub("demo", help="run the whole pipeline on the bundled clip (offline)")
+    s.add_argument("--out", default="poselift-demo", help="output folder")
     s.add_argument("--source", choices=["video", "sequence"], default="video",
                    help="video: the bundled clip; sequence: a bundled 2D sequence with 3D ground truth (no video stack)")
-    s.add_argument("--overwrite", action="store_true")
-    s.add_argument("-q", "--quiet", action="store_true")
+    s.add_argument("--overwrite", action="store_true", help="replace the outputs in an existing --out folder")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_demo)
     return p
 
