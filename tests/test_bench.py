@@ -27,3 +27,15 @@ def test_bench_cli_writes_json_and_refuses_overwrite(tmp_path, capsys):
     assert main(["bench", "--quick", "--parts", "data_243", "--json", str(out), "-q"]) == 2
     assert main(["bench", "--quick", "--parts", "nope", "-q"]) == 2
     assert "unknown benchmark part" in capsys.readouterr().err
+
+
+def test_streaming_against_the_reference_single_frame_model():
+    from poselift.bench import bench_streaming
+
+    r = bench_streaming(BenchOptions(channels=32, quick=True).scaled())
+    for key in ("stream_strided_fps_243", "stream_fps_243_bf16", "memory_copy_gbps", "stream_weight_mb_243",
+                "stream_bandwidth_fraction_243_bf16"):
+        assert r[key] > 0, key
+    assert abs(r["stream_ratio_243_strided"] - r["stream_fps_243"] / r["stream_strided_fps_243"]) < 1e-9
+    assert abs(r["stream_ratio_243_bf16_strided"] - r["stream_fps_243_bf16"] / r["stream_strided_fps_243"]) < 1e-9
+    assert r["stream_weight_mb_243_bf16"] < 0.6 * r["stream_weight_mb_243"]  # the output layer stays fp32

@@ -98,3 +98,24 @@ def test_stream_thread_setting():
     np.testing.assert_allclose(np.stack(out), _offline(model, seq), atol=1e-5)
     with pytest.raises(PoseliftError, match="threads"):
         Stream(model, threads=0)
+
+
+def test_bf16_stream_is_close_to_fp32_and_fp32_is_unchanged():
+    model = _model(filter_widths=[3, 3, 3], causal=True, channels=64)
+    seq = np.random.default_rng(7).normal(size=(60, 17, 2)).astype(np.float32)
+    fp32 = Stream(model)
+    assert fp32.precision == "fp32" and fp32.model.expand.weight.dtype == torch.float32
+    out32 = np.stack([fp32.push(f) for f in seq])
+    np.testing.assert_allclose(out32, _offline(model, seq), atol=1e-5)
+    low = Stream(model, precision="bf16")
+    assert low.model.expand.weight.dtype == torch.bfloat16 and low.model.shrink.weight.dtype == torch.float32
+    out16 = np.stack([low.push(f) for f in seq])
+    assert out16.dtype == np.float32 and np.isfinite(out16).all()
+    gap = np.linalg.norm(out16 - out32, axis=-1)  # model units (m for a trained lifter)
+    assert gap.mean() < 0.005 and gap.max() < 0.03, (gap.mean(), gap.max())
+    assert gap.mean() > 0  # it did run in reduced precision
+
+
+def test_stream_precision_is_checked():
+    with pytest.raises(PoseliftError, match="precision"):
+        Stream(_model(filter_widths=[3], causal=True), precision="fp16")

@@ -16,7 +16,10 @@ does not depend on the values.
   frames/s ÷ peak);
 * streaming (CPU): frames/s and latency of a 243-frame causal model, one new frame per call,
   batch 1 and 16: :class:`~poselift.stream.Stream` vs re-running the model on the last
-  window (the naive approach);
+  window (the naive approach); at batch 1 also fp32 and bf16 streams vs the reference
+  release's single-frame model (the strided twin run on the last window, as
+  ``TemporalModelOptimized1f``: the honest baseline), and the share of the measured memory
+  copy bandwidth a stream reaches (its weights are read once per frame);
 * data: training clips/s the sampler assembles (243 frames, flip on), which must stay far
   above the training rate;
 * memory: peak resident memory of each part, measured in a fresh process per part.
@@ -172,20 +175,39 @@ def bench_inference(opt: BenchOptions, frames: int = 243) -> dict:
     return out
 
 
+def memory_copy_gbps() -> float:
+    """Measured memory bandwidth of this CPU: bytes read + written per second by a 256 MB copy
+    (the practical limit of a batch-1 stream, which reads every weight once per frame)."""
+    src = torch.ones(64 * 2**20)  # 256 MB of fp32
+    dst = torch.empty_like(src)
+    sec = _interleaved({"copy": lambda: dst.copy_(src)}, 5, torch.device("cpu"))["copy"]
+    return 2 * src.numel() * src.element_size() / sec / 1e9
+
+
 def bench_streaming(opt: BenchOptions, frames: int = 243) -> dict:
+    """Streaming at batch 1 against the re-run dilated model (naive) and against the
+    reference release's single-frame model (``TemporalModelOptimized1f``: here the strided twin,
+    straightforward path, one call per new frame on its last ``receptive_field`` frames), fp32
+    and bf16 streams; at batch 16 against the naive approach."""
+    from .models.build import build_model
     from .models.temporal import ModelConfig, TemporalModel
     from .stream import Stream
 
     torch.manual_seed(0)
-    model = TemporalModel(ModelConfig(filter_widths=ARCHS[frames], channels=opt.channels, causal=True)).eval()
+    cfg = ModelConfig(filter_widths=ARCHS[frames], channels=opt.channels, causal=True)
+    model = TemporalModel(cfg).eval()
+    strided = build_model(cfg, strided=True).eval()  # fast off: the reference's layers
+    strided.load_state_dict(model.state_dict())
     out = {}
     for batch in (1, 16):
         seq = torch.randn(opt.stream_frames, batch, 17, 2)
         window = torch.randn(batch, model.receptive_field, 17, 2)
-        stream = Stream(model, batch=batch)
+        streams = {"stream": Stream(model, batch=batch)}
+        if batch == 1:
+            streams["stream_bf16"] = Stream(model, batch=batch, precision="bf16")
         naive_calls = max(3, opt.stream_frames // 20)
 
-        def run_stream():
+        def run_stream(stream):
             stream.reset()
             for f in seq:
                 stream.push(f[0] if batch == 1 else f)
@@ -194,8 +216,16 @@ def bench_streaming(opt: BenchOptions, frames: int = 243) -> dict:
             for _ in range(naive_calls):
                 model(window)
 
+        def run_strided():
+            for _ in range(opt.stream_frames):
+                strided(window)
+
+        fns = {k: (lambda s=s: run_stream(s)) for k, s in streams.items()}
+        fns["naive"] = run_naive
+        if batch == 1:
+            fns["strided"] = run_strided
         with torch.inference_mode():
-            sec = _interleaved({"stream": run_stream, "naive": run_naive}, opt.repeats, torch.device("cpu"))
+            sec = _interleaved(fns, opt.repeats, torch.device("cpu"))
         step_stream = sec["stream"] / opt.stream_frames
         step_naive = sec["naive"] / naive_calls
         tag = "" if batch == 1 else f"_b{batch}"
@@ -203,6 +233,21 @@ def bench_streaming(opt: BenchOptions, frames: int = 243) -> dict:
         out[f"stream_latency_ms_{frames}{tag}"] = 1000 * step_stream
         out[f"stream_naive_fps_{frames}{tag}"] = batch / step_naive
         out[f"stream_ratio_{frames}{tag}"] = step_naive / step_stream
+        if batch == 1:
+            step_strided = sec["strided"] / opt.stream_frames
+            step_bf16 = sec["stream_bf16"] / opt.stream_frames
+            out[f"stream_strided_fps_{frames}"] = 1 / step_strided
+            out[f"stream_fps_{frames}_bf16"] = 1 / step_bf16
+            out[f"stream_latency_ms_{frames}_bf16"] = 1000 * step_bf16
+            out[f"stream_ratio_{frames}_strided"] = step_strided / step_stream
+            out[f"stream_ratio_{frames}_bf16_strided"] = step_strided / step_bf16
+            gbps = memory_copy_gbps()
+            out["memory_copy_gbps"] = gbps
+            for k, step in (("", step_stream), ("_bf16", step_bf16)):
+                nbytes = sum(t.numel() * t.element_size() for layer in streams["stream" + k].model.layers()
+                             for t in (layer.weight, layer.bias))
+                out[f"stream_weight_mb_{frames}{k}"] = nbytes / 1e6
+                out[f"stream_bandwidth_fraction_{frames}{k}"] = nbytes / step / (gbps * 1e9)
     return out
 
 
@@ -318,6 +363,10 @@ KEY_ROWS = [  # (label, key of the optimised figure, key of the straightforward 
      "frames/s"),
     ("streaming, 243 frames causal, batch 1", "stream_fps_243", "stream_naive_fps_243", "stream_ratio_243",
      "frames/s"),
+    ("streaming, batch 1, vs the reference's strided single-frame model, fp32", "stream_fps_243",
+     "stream_strided_fps_243", "stream_ratio_243_strided", "frames/s"),
+    ("streaming, batch 1, vs the reference's strided single-frame model, bf16", "stream_fps_243_bf16",
+     "stream_strided_fps_243", "stream_ratio_243_bf16_strided", "frames/s"),
     ("streaming, batch 16", "stream_fps_243_b16", "stream_naive_fps_243_b16", "stream_ratio_243_b16", "frames/s"),
 ]
 
@@ -336,6 +385,12 @@ def format_table(result: dict) -> str:
                      f"fp32 matrix-product rate ({result['peak_matmul_gflops_fp32']:.0f} GFLOP/s)")
     if "stream_latency_ms_243" in result:
         extra.append(f"stream latency {result['stream_latency_ms_243']:.2f} ms per frame (batch 1)")
+    if "stream_bandwidth_fraction_243_bf16" in result:
+        extra.append(f"a batch-1 stream reads its weights ({result['stream_weight_mb_243']:.0f} MB fp32, "
+                     f"{result['stream_weight_mb_243_bf16']:.0f} MB bf16) once per frame: "
+                     f"{100 * result['stream_bandwidth_fraction_243']:.0f}% (fp32) and "
+                     f"{100 * result['stream_bandwidth_fraction_243_bf16']:.0f}% (bf16) of the measured memory "
+                     f"copy bandwidth ({result['memory_copy_gbps']:.0f} GB/s)")
     if "data_clips_per_s_243" in result:
         extra.append(f"data pipeline {result['data_clips_per_s_243']:,.0f} clips/s")
     lines.append("")

@@ -27,6 +27,13 @@ of a few. :func:`torch_threads` (``Stream(..., threads=1)``, and
 :class:`~poselift.realtime.RealtimeLifter`'s default) runs the work on the calling thread
 alone and restores the caller's thread count afterwards, so offline work elsewhere in the
 process keeps its own setting. ``benchmarks/realtime_load.py`` measures it.
+
+Precision: ``Stream(..., precision="bf16")`` runs every layer but the output one in bfloat16
+(weights, ring buffers and activations; the output layer in fp32, as
+:meth:`~poselift.models.folded.FoldedLifter.to_dtype` with ``output=float32``). A frame at
+batch 1 reads each weight once, so the stream is bound by memory traffic and halving the
+bytes per weight is most of the speed-up (``poselift bench``, ``stream_243``); the accuracy
+change is measured by ``benchmarks/stream_precision.py`` (docs/speed.md).
 """
 
 from __future__ import annotations
@@ -72,6 +79,9 @@ def torch_threads(threads: int | None):
         torch.set_num_threads(before)
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
 class _Ring:
     """The last ``span`` inputs of a layer, (B, span, C); each value is written twice so that
     the window is always one contiguous slice of a (B, 2·span, C) buffer."""
@@ -105,14 +115,24 @@ class Stream:
 
     ``threads``: torch threads while a frame is computed (:func:`torch_threads`; the caller's
     count is restored after each call). None (the default) leaves torch's setting alone; 1
-    keeps a batch-1 stream fast when other processes keep the cores busy (module docs)."""
+    keeps a batch-1 stream fast when other processes keep the cores busy (module docs).
 
-    def __init__(self, model: TemporalModel | FoldedLifter, batch: int = 1, threads: int | None = None):
+    ``precision``: ``fp32`` (the default) runs the model as given (a FoldedLifter keeps its own
+    dtypes); ``bf16`` runs every layer but the output one in bfloat16 (a FoldedLifter passed
+    in is converted in place)."""
+
+    def __init__(self, model: TemporalModel | FoldedLifter, batch: int = 1, threads: int | None = None,
+                 precision: str = "fp32"):
         from .checks import whole
 
         self.threads = check_threads(threads)
+        if precision not in PRECISIONS:
+            raise PoseliftError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.precision = precision
         batch = whole("batch", batch, 1, 1_000_000)
         folded = model if isinstance(model, FoldedLifter) else FoldedLifter(model.eval())
+        if precision == "bf16":
+            folded.to_dtype(torch.bfloat16, output=torch.float32)
         self.model = folded
         self.batch = batch
         self.joints_in = folded.cfg.joints_in
@@ -131,7 +151,7 @@ class Stream:
 
     @classmethod
     def from_checkpoint(cls, path="default", batch: int = 1, layout: str = "coco17",
-                        threads: int | None = None) -> "Stream":
+                        threads: int | None = None, precision: str = "fp32") -> "Stream":
         """A stream on a checkpoint file (``default``: the bundled model for ``layout`` input)."""
         from .predict import load_model
         from .infer import resolve_checkpoint
@@ -140,7 +160,7 @@ class Stream:
         model, _ = load_model(path)
         if not isinstance(model, TemporalModel):
             raise PoseliftError("streaming needs a temporal lifter checkpoint", path)
-        return cls(model, batch, threads)
+        return cls(model, batch, threads, precision)
 
     def reset(self) -> None:
         self.frames_in = 0
