@@ -300,6 +300,55 @@ def open_sink(jsonl, overwrite: bool = False):
     return None
 
 
+class GapGate:
+    """Causal honest gaps for one emitted stream: a frame whose 2D was mostly filled (fewer than
+    :func:`~poselift.detect.fill.seen_joints` detected joints) extends a run of unseen frames;
+    once that run is longer than ``limit`` frames the frame is left out (NaN pose and 2D)."""
+
+    def __init__(self, num_joints: int, limit: int):
+        from .detect.fill import seen_joints
+
+        self.need, self.limit, self.run = seen_joints(num_joints), limit, 0
+
+    def __call__(self, pose, kp, sc, filled):
+        self.run = 0 if (~filled).sum() >= self.need else self.run + 1
+        if self.run > self.limit:  # too long without the person: nothing is invented
+            return np.full_like(pose, np.nan), np.full_like(kp, np.nan), np.zeros_like(sc)
+        return pose, kp, sc
+
+
+class FrameLines:
+    """The JSON lines of a stream (docs/formats.md): a header before the first frame (the
+    metadata of the JSON export plus ``header`` extras), then one line per emitted frame."""
+
+    def __init__(self, sink, fps: float, layout: str, floor: "OnlineFloor", focal_px: float, focal_source: str,
+                 **header):
+        from .skeleton import get_skeleton
+
+        self.sink, self.fps, self.layout, self.floor = sink, fps, layout, floor
+        self.layout_2d = get_skeleton(layout)
+        self.info = {"focal_px": round(focal_px, 2), "focal_source": focal_source}
+        self.header, self.started = header, False
+
+    def write(self, pose, kp, sc, filled, frame: int, **extra) -> None:
+        from .infer import output_flags
+        from .render.export import Motion, frame_records, metadata
+
+        if self.sink is None:
+            return
+        m = Motion(pose[None], self.fps, keypoints_2d=kp[None], scores=np.asarray(sc)[None],
+                   layout_2d=self.layout_2d, filled=output_flags(filled[None], self.layout), filled_2d=filled[None],
+                   frames=[frame],
+                   world_rotation=self.floor.R, world_origin=self.floor.origin, info=self.info)
+        if not self.started:
+            head = {k: v for k, v in metadata(m).items() if k not in ("num_frames", "world_from_camera")}
+            self.sink.write(dumps({"type": "header", **head, **self.header}) + "\n")
+            self.started = True
+        rec = next(frame_records(m))
+        self.sink.write(dumps({"type": "frame", **extra, **rec, "world_fixed": self.floor.fixed}) + "\n")
+        self.sink.flush()
+
+
 class OnlineFloor:
     """The world frame of a stream: :func:`~poselift.render.export.floor_transform` of the poses
     so far, refitted with every frame until ``settle`` frames (one second) are in, then fixed."""
@@ -348,9 +397,8 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
     from tqdm.auto import tqdm
 
     from .checks import whole
-    from .detect.fill import MAX_GAP, MIN_SEEN_SHARE
+    from .detect.fill import MAX_GAP
     from .infer import Reconstruction, image_and_rate, output_flags, resolve_focal, write_outputs
-    from .render.export import Motion, frame_records, metadata
 
     source = str(source)
     info, frames = _frames(source, allow_pickle=allow_pickle, person=person, layout=layout, detector=detector)
@@ -366,26 +414,17 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
     smoother = OneEuroFilter() if smooth == "one-euro" else None
     limit = MAX_GAP if max_gap is None else whole("max_gap", max_gap, 0)
     layout_2d = get_skeleton(info["layout"])
-    need = max(1, int(np.ceil(MIN_SEEN_SHARE * layout_2d.num_joints)))
+    gate = GapGate(layout_2d.num_joints, limit)
     floor = OnlineFloor(round(frame_rate))
     sink = open_sink(jsonl, overwrite)
+    lines = FrameLines(sink, frame_rate, info["layout"], floor, f_px, f_from, latency_frames=rt.latency)
     poses, kps, scores, flags, lift_ms, skipped = [], [], [], [], [], 0
-    unseen = 0  # frames since the person was last seen, at the frame being emitted
     t_start = time.perf_counter()
 
-    def row(pose, kp, sc, filled, t) -> Motion:
-        return Motion(pose[None], frame_rate, keypoints_2d=kp[None], scores=np.asarray(sc)[None],
-                      layout_2d=layout_2d, filled=output_flags(filled[None], info["layout"]), filled_2d=filled[None],
-                      frames=[t], world_rotation=floor.R, world_origin=floor.origin,
-                      info={"focal_px": round(f_px, 2), "focal_source": f_from})
-
     def out(results):
-        nonlocal unseen
         for pose, kp, sc, filled in results:
             t = skipped + len(poses)
-            unseen = 0 if (~filled).sum() >= need else unseen + 1
-            if unseen > limit:  # too long without the person: nothing is invented
-                pose, kp, sc = np.full_like(pose, np.nan), np.full_like(kp, np.nan), np.zeros_like(sc)
+            pose, kp, sc = gate(pose, kp, sc, filled)
             if smoother is not None:
                 pose = smoother(pose, t / frame_rate)
             floor.update(pose)
@@ -393,14 +432,7 @@ def run_realtime(source, out_dir=None, *, checkpoint=None, allow_pickle: bool = 
             kps.append(kp)
             scores.append(sc)
             flags.append(filled)
-            if sink is not None:
-                m = row(pose, kp, sc, filled, t)
-                if t == skipped:
-                    head = {k: v for k, v in metadata(m).items() if k not in ("num_frames", "world_from_camera")}
-                    sink.write(dumps({"type": "header", **head, "latency_frames": rt.latency}) + "\n")
-                rec = next(frame_records(m))
-                sink.write(dumps({"type": "frame", **rec, "world_fixed": floor.fixed}) + "\n")
-                sink.flush()
+            lines.write(pose, kp, sc, filled, t)
 
     try:
         bar = tqdm(total=info.get("frames"), unit="frame", desc="realtime", disable=not progress, leave=False)

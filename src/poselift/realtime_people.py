@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .checks import dumps
 from .errors import PoseliftError
 from .realtime import stream_transaction
 
@@ -30,8 +29,8 @@ from .realtime import stream_transaction
 class _PersonStream:
     """One id's lifter and what it emitted: rows ``{frame: (pose, keypoints, scores, filled)}``."""
 
-    def __init__(self, lifter, start: int):
-        self.rt, self.start, self.pushed, self.emitted, self.unseen, self.run = lifter, start, 0, 0, 0, 0
+    def __init__(self, lifter, start: int, gate):
+        self.rt, self.start, self.emitted, self.unseen, self.gate = lifter, start, 0, 0, gate
 
 
 def _fixed_names(stem: str) -> list[str]:
@@ -51,11 +50,11 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     from tqdm.auto import tqdm
 
     from .detect.base import MULTI_DETECTOR, get_detector
-    from .detect.fill import MAX_GAP, MIN_SEEN_SHARE
+    from .checks import whole
+    from .detect.fill import MAX_GAP
     from .detect.multitrack import PeopleTracker
     from .infer import Reconstruction, _is_video, image_and_rate, output_flags, resolve_focal
-    from .realtime import LIVE, OnlineFloor, RealtimeLifter, open_frames, open_sink
-    from .render.export import Motion, frame_records, metadata
+    from .realtime import LIVE, FrameLines, GapGate, OnlineFloor, RealtimeLifter, open_frames, open_sink
     from .skeleton import get_skeleton
     from .smooth import OneEuroFilter
 
@@ -74,43 +73,27 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     det = get_detector(detector or MULTI_DETECTOR)
     layout = getattr(det, "layout", "coco17")
     layout_2d = get_skeleton(layout)
-    need = max(1, int(np.ceil(MIN_SEEN_SHARE * layout_2d.num_joints)))
-    limit = MAX_GAP if max_gap is None else int(max_gap)
+    limit = MAX_GAP if max_gap is None else whole("max_gap", max_gap, 0)
     tracker = PeopleTracker(rate, layout=layout)
     floor = OnlineFloor(round(rate))
     streams: dict[int, _PersonStream] = {}
     rows: dict[int, dict[int, tuple]] = {}
     smoothers: dict[int, OneEuroFilter] = {}
     sink = open_sink(jsonl, overwrite)
-    header_written = False
+    lines = FrameLines(sink, rate, layout, floor, f_px, f_from, people="all")
     lift_ms, t_start, t, how = [], time.perf_counter(), -1, "model"
 
     def emit(pid: int, st: _PersonStream, results) -> None:
-        nonlocal header_written
         for pose, kp, sc, filled in results:
             frame = st.start + st.emitted
             st.emitted += 1
-            st.run = 0 if (~filled).sum() >= need else st.run + 1
-            if st.run > limit:  # too long without the person: nothing is invented
-                pose, kp, sc = np.full_like(pose, np.nan), np.full_like(kp, np.nan), np.zeros_like(sc)
+            pose, kp, sc = st.gate(pose, kp, sc, filled)
             if smooth == "one-euro":
                 pose = smoothers.setdefault(pid, OneEuroFilter())(pose, frame / rate)
             floor.update(pose)
             rows.setdefault(pid, {})[frame] = (pose, kp, sc, filled)
-            if sink is None:
-                continue
-            m = Motion(pose[None], rate, keypoints_2d=kp[None], scores=np.asarray(sc)[None], layout_2d=layout_2d,
-                       filled=output_flags(filled[None], layout), filled_2d=filled[None], frames=[frame],
-                       world_rotation=floor.R, world_origin=floor.origin,
-                       info={"focal_px": round(f_px, 2), "focal_source": f_from})
-            if not header_written:
-                head = {k: v for k, v in metadata(m).items() if k not in ("num_frames", "world_from_camera")}
-                sink.write(dumps({"type": "header", **head, "people": "all",
-                                       "latency_frames": st.rt.latency}) + "\n")
-                header_written = True
-            rec = next(frame_records(m))
-            sink.write(dumps({"type": "frame", "person": pid, **rec, "world_fixed": floor.fixed}) + "\n")
-            sink.flush()
+            lines.header.setdefault("latency_frames", st.rt.latency)
+            lines.write(pose, kp, sc, filled, frame, person=pid)
 
     try:
         with tqdm(total=meta.get("frames"), unit="frame", desc="realtime, everyone", disable=not progress,
@@ -122,7 +105,8 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
                     if pid not in streams:
                         streams[pid] = _PersonStream(RealtimeLifter(
                             layout, w, h, checkpoint=checkpoint, focal=f_px, trajectory=trajectory,
-                            min_score=min_score, threads=threads, precision=precision), t)
+                            min_score=min_score, threads=threads, precision=precision), t,
+                            GapGate(layout_2d.num_joints, limit))
                         how = streams[pid].rt.how
                 start = time.perf_counter()
                 for pid, st in list(streams.items()):

@@ -113,6 +113,11 @@ MAX_GAP = 10
 MIN_SEEN_SHARE = 1 / 3
 
 
+def seen_joints(num_joints: int) -> int:
+    """How many usable joints (of ``num_joints``) make a frame show the person."""
+    return max(1, int(np.ceil(MIN_SEEN_SHARE * num_joints)))
+
+
 @dataclass
 class GapPlan:
     """Which frames of a track get a 3D pose (:func:`plan_gaps`).
@@ -159,7 +164,7 @@ def plan_gaps(seq: KeypointSequence, min_score: float = 0.3, max_gap: int | None
                                 or max_gap < 0):
         raise PoseliftError(f"max_gap must be a whole number of frames >= 0, got {max_gap!r}")
     usable = np.isfinite(seq.keypoints).all(-1) & (seq.scores >= min_score)
-    seen = usable.sum(1) >= max(1, int(np.ceil(MIN_SEEN_SHARE * seq.num_joints)))
+    seen = usable.sum(1) >= seen_joints(seq.num_joints)
     if not seen.any():
         raise PoseliftError(f"{NO_PERSON} (no frame with a third of the joints scoring {min_score} or more)",
                             seq.source or None)
