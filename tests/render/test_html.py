@@ -75,3 +75,22 @@ def test_several_people_in_one_viewer(tmp_path):
     assert "#ff7f0e" in html and "#2ca02c" in html  # each person in their colour
     with pytest.raises(PoseliftError, match="same number of frames"):
         write_html(tmp_path / "x.html", None, people=[("a", a, None, "red"), ("b", b[:10], None, "blue")])
+
+
+def test_the_figure_is_valid_plotly_with_the_default_look(tmp_path):
+    """The page is written from plain dicts without plotly's validation (for speed): every
+    trace, frame and layout property must still be one plotly accepts, and the page carries
+    the default template a validated Figure would have added."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    motion = rigid_motion(12, "circle")
+    filled = np.zeros(motion.shape[:2], bool)
+    filled[3:5, 13:] = True
+    for people in (None, [("id0", motion, filled, "#ff7f0e"), ("id1", motion + [1, 0, 0], None, "#2ca02c")]):
+        html = write_html(tmp_path / "v.html", motion, fps=25, filled=filled, people=people,
+                          overwrite=True).read_text(encoding="utf-8")
+        data, layout, frames = _plot_arguments(html)
+        go.Figure(data=data, layout=layout, frames=frames)  # raises on any unknown or malformed property
+        assert layout["template"] == pio.templates[pio.templates.default].to_plotly_json()
+        assert layout["scene"]["xaxis"]["title"] == {"text": "X (m)"}

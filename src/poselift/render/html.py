@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from pathlib import Path
 
@@ -36,6 +38,26 @@ def _polyline(pose: np.ndarray, bones: list[tuple[int, int]]) -> tuple[list, lis
     return xs, ys, zs
 
 
+def _trace(kind: str, **props) -> dict:
+    """A plotly trace as a plain dict (``type`` = ``kind``); arrays become lists of floats."""
+    for key in ("x", "y", "z"):
+        if isinstance(props.get(key), np.ndarray):
+            props[key] = props[key].tolist()
+    return dict(type=kind, **props)
+
+
+@functools.lru_cache(maxsize=1)
+def _template_json() -> str:
+    import plotly.io as pio
+
+    return json.dumps(pio.templates[pio.templates.default].to_plotly_json())
+
+
+def _template() -> dict:
+    """plotly's default template as a dict (a fresh copy each time)."""
+    return json.loads(_template_json())
+
+
 def _hex(colour) -> str:
     from matplotlib.colors import to_hex
 
@@ -60,7 +82,6 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
     and above their head. The axes are fixed, equal in scale and cover the whole motion. The
     plotly.js library is embedded in the file, so it needs no network.
     """
-    import plotly.graph_objects as go
     import plotly.io as pio
 
     if people is None:
@@ -100,26 +121,26 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
             if several:  # one trace per person in their colour
                 kept = [bone for bones in groups.values() for bone in bones if bone not in guessed]
                 x, y, z = _polyline(P[t], kept)
-                traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name=label, showlegend=False,
+                traces.append(_trace("scatter3d", x=x, y=y, z=z, mode="lines", name=label, showlegend=False,
                                            line=dict(color=_hex(colour), width=6), hoverinfo="skip"))
             else:
                 for side, bones in groups.items():
                     x, y, z = _polyline(P[t], [bone for bone in bones if bone not in guessed])
-                    traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name=side, showlegend=False,
+                    traces.append(_trace("scatter3d", x=x, y=y, z=z, mode="lines", name=side, showlegend=False,
                                                line=dict(color=side_colours[side], width=6), hoverinfo="skip"))
             x, y, z = _polyline(P[t], guessed)
-            traces.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", name="filled", showlegend=False,
+            traces.append(_trace("scatter3d", x=x, y=y, z=z, mode="lines", name="filled", showlegend=False,
                                        line=dict(color="#aaaaaa", width=4, dash="dash"), hoverinfo="skip"))
             ok = np.isfinite(P[t]).all(-1)
             names = [f"{label} {n}".strip() for n, k in zip(skeleton.joint_names, ok) if k]
-            traces.append(go.Scatter3d(x=P[t, ok, 0], y=P[t, ok, 1], z=P[t, ok, 2], mode="markers", name="joints",
+            traces.append(_trace("scatter3d", x=P[t, ok, 0], y=P[t, ok, 1], z=P[t, ok, 2], mode="markers", name="joints",
                                        showlegend=False, marker=dict(size=3, color="#222222"), text=names,
                                        hoverinfo="text"))
             if several:
                 top = P[t, ok]
                 head = [[float(top[:, 0].mean())], [float(top[:, 1].mean())], [float(top[:, 2].max() + 0.2)]] \
                     if len(top) else [[], [], []]
-                traces.append(go.Scatter3d(x=head[0], y=head[1], z=head[2], mode="text", text=[label] * len(head[0]),
+                traces.append(_trace("scatter3d", x=head[0], y=head[1], z=head[2], mode="text", text=[label] * len(head[0]),
                                            name="label", showlegend=False, hoverinfo="skip",
                                            textfont=dict(color=_hex(colour), size=14)))
         return traces
@@ -132,12 +153,12 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
     ranges = [[float(c - half), float(c + half)] for c in centre]
     root = skeleton.parents.index(-1)
     (x0, x1), (y0, y1) = ranges[0], ranges[1]
-    floor = go.Mesh3d(x=[x0, x1, x1, x0], y=[y0, y0, y1, y1], z=[0, 0, 0, 0], i=[0, 0], j=[1, 2], k=[2, 3],
+    floor = _trace("mesh3d", x=[x0, x1, x1, x0], y=[y0, y0, y1, y1], z=[0, 0, 0, 0], i=[0, 0], j=[1, 2], k=[2, 3],
                       color="#bbbbbb", opacity=0.35, hoverinfo="skip", name="floor")
     statics = [floor]
     for label, P, _, colour in tracks:
         path_xy = np.where(np.isfinite(P[:, root, :2]), P[:, root, :2], None)
-        statics.append(go.Scatter3d(x=path_xy[:, 0], y=path_xy[:, 1], z=np.zeros(T), mode="lines",
+        statics.append(_trace("scatter3d", x=path_xy[:, 0], y=path_xy[:, 1], z=np.zeros(T), mode="lines",
                                     name=label or "path", showlegend=several, hoverinfo="skip",
                                     line=dict(color=_hex(colour) if several else "#999999", width=2 if not several
                                               else 4)))
@@ -152,7 +173,7 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
             return text + " (nobody)"
         return text + " (filled)" if not several and tracks[0][2][t].all() else text
 
-    frames_ = [go.Frame(data=pose_traces(t), name=str(t), traces=list(range(n_animated))) for t in shown]
+    frames_ = [dict(data=pose_traces(t), name=str(t), traces=list(range(n_animated))) for t in shown]
     play = dict(label="Play", method="animate",
                 args=[None, dict(frame=dict(duration=1000 * step / fps, redraw=True), fromcurrent=True,
                                  transition=dict(duration=0), mode="immediate")])
@@ -171,14 +192,15 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
     legend = LEGEND if not several else ('each person in their colour (their paths: legend on the right)  '
                                          '<span style="color:#aaaaaa">╌ filled (not detected)</span>')
     axis = dict(showbackground=False, zeroline=False)
-    fig = go.Figure(
+    fig = dict(
         data=pose_traces(int(shown[start])) + statics,
         frames=frames_,
-        layout=go.Layout(
+        layout=dict(
+            template=_template(),  # what plotly's Figure would add: the default look
             title=dict(text=heading, x=0.5),
-            scene=dict(xaxis=dict(title="X (m)", range=ranges[0], **axis),
-                       yaxis=dict(title="Y (m)", range=ranges[1], **axis),
-                       zaxis=dict(title="Z up (m)", range=ranges[2], **axis), aspectmode="cube",
+            scene=dict(xaxis=dict(title=dict(text="X (m)"), range=ranges[0], **axis),
+                       yaxis=dict(title=dict(text="Y (m)"), range=ranges[1], **axis),
+                       zaxis=dict(title=dict(text="Z up (m)"), range=ranges[2], **axis), aspectmode="cube",
                        camera=dict(up=dict(x=0, y=0, z=1), eye=dict(x=0.6, y=-1.6, z=0.7))),
             updatemenus=[dict(type="buttons", direction="left", x=0.08, y=0, xanchor="right", yanchor="top",
                               pad=dict(t=30, r=10), showactive=False, buttons=[play, pause])],
@@ -190,7 +212,10 @@ def write_html(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, 
     # after plotting, record on the div how many animation frames plotly holds (for checks)
     post = ("var gd = document.getElementById('{plot_id}');"
             "gd.setAttribute('data-frames', (gd._transitionData && gd._transitionData._frames || []).length);")
-    html = pio.to_html(fig, include_plotlyjs=True, full_html=True, auto_play=False, post_script=post)
+    # the figure is built from plain dicts and written without plotly's per-property validation
+    # (graph objects validated ~15,000 properties: 4/5 of the export time; same page)
+    html = pio.to_html(fig, include_plotlyjs=True, full_html=True, auto_play=False, post_script=post,
+                       validate=False)
     with atomic_path(path, overwrite) as tmp:
         Path(tmp).write_text(html, encoding="utf-8")
     return Path(path)
