@@ -3,7 +3,8 @@
 Pure functions with arbitrary leading dimensions, numpy arrays or torch tensors alike.
 Conventions (those of Human3.6M and the VideoPose3D release):
 
-* rotations are camera-to-world, given as a quaternion (w, x, y, z) or a 3x3 matrix;
+* rotations are camera-to-world, given as a quaternion (w, x, y, z) or a 3x3 matrix
+  (:mod:`poselift.rotations`);
   ``X_cam = R^T (X_world - t)``, ``X_world = R X_cam + t``, ``t`` the camera centre in world;
 * projection with distortion: ``x_n = clip(X/Z, Y/Z; -1, 1)``, ``r2 = |x_n|^2``,
   ``x_d = x_n (1 + k1 r2 + k2 r2^2 + k3 r2^3 + p . x_n) + p r2``, ``pixel = f x_d + c``;
@@ -21,6 +22,7 @@ import numpy as np
 
 from . import _array as A
 from .errors import PoseliftError
+from .rotations import quaternion_conjugate, quaternion_rotate, quaternion_to_matrix, rotate
 
 # --------------------------------------------------------------------------- screen
 
@@ -36,55 +38,11 @@ def image_coordinates(x, w, h):
 
 
 # ------------------------------------------------------------------------ rotations
+# one implementation in poselift.rotations; the names this module has always had:
 
-
-def qrot(q, v):
-    """Rotate vectors ``v`` (..., 3) by unit quaternions ``q`` (..., 4), (w, x, y, z)."""
-    qvec = q[..., 1:]
-    if A.is_torch(v):
-        import torch
-
-        qvec = qvec.expand(v.shape)
-        w = q[..., :1].expand(v.shape[:-1] + (1,))
-        uv = torch.cross(qvec, v, dim=-1)
-        uuv = torch.cross(qvec, uv, dim=-1)
-    else:
-        qvec = np.broadcast_to(qvec, v.shape)
-        w = np.broadcast_to(q[..., :1], v.shape[:-1] + (1,))
-        uv = np.cross(qvec, v)
-        uuv = np.cross(qvec, uv)
-    return v + 2 * (w * uv + uuv)
-
-
-def qinverse(q):
-    """Conjugate of unit quaternions (..., 4)."""
-    return q * A.as_like([1.0, -1.0, -1.0, -1.0], q)
-
-
-def quaternion_to_matrix(q):
-    """Unit quaternion (..., 4), (w, x, y, z) → rotation matrix (..., 3, 3)."""
-    q = np.asarray(q, dtype=np.float64)
-    w, x, y, z = np.moveaxis(q / np.linalg.norm(q, axis=-1, keepdims=True), -1, 0)
-    m = np.stack(
-        [
-            1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
-            2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
-            2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
-        ],
-        axis=-1,
-    )
-    return m.reshape(q.shape[:-1] + (3, 3))
-
-
-def _rotate(R, v, inverse=False):
-    """Apply rotation ``R`` (quaternion (4,) or matrix (3, 3)) to ``v`` (..., 3)."""
-    R = A.as_like(R, v)
-    if R.shape[-1] == 4:
-        return qrot(qinverse(R) if inverse else R, v)
-    if R.shape[-2:] != (3, 3):
-        raise PoseliftError(f"rotation must be a quaternion (4,) or a matrix (3, 3), got shape {tuple(R.shape)}")
-    # row vectors: v R^T applies R; v R applies R^T
-    return v @ (R if inverse else A.swap_last2(R))
+qrot = quaternion_rotate
+qinverse = quaternion_conjugate
+_rotate = rotate
 
 
 def world_to_camera(X, R, t):

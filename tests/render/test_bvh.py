@@ -3,7 +3,11 @@ import pytest
 from conftest import rigid_motion
 
 from poselift.errors import PoseliftError
-from poselift.render.bvh import _AXIS, _axis_rotation, _smallest_rotation, _to_euler, read_bvh, write_bvh
+from poselift.render.bvh import read_bvh, write_bvh
+from poselift.rotations import AXES as _AXIS
+from poselift.rotations import axis_rotation as _axis_rotation
+from poselift.rotations import matrix_to_euler as _to_euler
+from poselift.rotations import smallest_rotation as _smallest_rotation
 from poselift.skeleton import H36M17, HUMANEVA15
 
 

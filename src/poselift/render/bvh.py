@@ -35,16 +35,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.bvh import bvh_forward
+from ..data.bvh import read_bvh as parse_bvh
 from ..data.formats import atomic_path
 from ..errors import PoseliftError
-from ..rotations import kabsch as _kabsch
+from ..rotations import kabsch, matrix_to_euler, smallest_rotation
 from ..skeleton import H36M17, Skeleton
 
 #: world (Z up) → BVH (Y up) as a matrix acting on column vectors: BVH = A @ world
 WORLD_TO_BVH = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 CM_PER_M = 100.0
 END_SITE_FRACTION = 0.3
-_AXIS = {"X": 0, "Y": 1, "Z": 2}
 _ORDER_FOR_MIDDLE = {0: "ZXY", 1: "ZYX", 2: "YZX"}  # middle axis → rotation order (outermost first)
 _DOWN_WORDS = ("knee", "ankle", "foot", "toe", "heel")
 
@@ -71,54 +72,12 @@ def rest_directions(skeleton: Skeleton = H36M17) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# rotation helpers (batched over a leading axis)
+# helpers
 
 
 def _unit(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     return v / np.maximum(n, 1e-12), n[..., 0] > 1e-9
-
-
-def _smallest_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Rotations (N, 3, 3) turning unit vector ``a`` (3,) onto unit vectors ``b`` (N, 3)."""
-    a = np.broadcast_to(a, b.shape)
-    v = np.cross(a, b)
-    c = np.einsum("nd,nd->n", a, b)
-    K = np.zeros(b.shape[:1] + (3, 3))
-    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
-    K -= K.transpose(0, 2, 1)
-    opposite = c < -1 + 1e-9
-    R = np.eye(3) + K + K @ K / np.where(opposite, 1.0, 1.0 + c)[:, None, None]
-    if opposite.any():  # half turn about any axis perpendicular to a
-        n = np.cross(a[opposite], (1.0, 0.0, 0.0))
-        n = np.where(np.linalg.norm(n, axis=-1, keepdims=True) < 1e-6, np.cross(a[opposite], (0.0, 1.0, 0.0)), n)
-        n = _unit(n)[0]
-        R[opposite] = 2 * n[:, :, None] * n[:, None, :] - np.eye(3)
-    return R
-
-
-def _axis_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    R = np.zeros(angle.shape + (3, 3))
-    i, j = (axis + 1) % 3, (axis + 2) % 3
-    R[..., axis, axis] = 1.0
-    R[..., i, i], R[..., j, j] = c, c
-    R[..., i, j], R[..., j, i] = -s, s
-    return R
-
-
-def _to_euler(R: np.ndarray, order: str) -> np.ndarray:
-    """Angles (N, 3) radians, in ``order``'s order, with R = R_order[0] @ R_order[1] @ R_order[2]."""
-    i, j, k = (_AXIS[a] for a in order)
-    s = 1.0 if (j - i) % 3 == 1 else -1.0  # +1 for cyclic orders (XYZ, YZX, ZXY)
-    sb = np.clip(s * R[:, i, k], -1.0, 1.0)
-    b = np.arcsin(sb)
-    a = np.arctan2(-s * R[:, j, k], R[:, k, k])
-    c = np.arctan2(-s * R[:, i, j], R[:, i, i])
-    lock = np.abs(sb) > 1 - 1e-12  # gimbal lock: only the first + last angle is defined; put it in a
-    a = np.where(lock, np.arctan2(s * R[:, k, j], R[:, j, j]), a)
-    c = np.where(lock, 0.0, c)
-    return np.stack([a, b, c], axis=-1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,7 +118,7 @@ def _solve(P: np.ndarray, skeleton: Skeleton):
         kids = children[j]
         ok = valid[:, kids].all(1)
         if len(kids) > 1 and ok.any():
-            R = _kabsch(rest[kids], dirs[ok][:, kids])
+            R = kabsch(rest[kids], dirs[ok][:, kids])
             canonical = np.einsum("tdk,tcd->tck", R, dirs[ok][:, kids])  # R^T u for each child
             rest[kids] = _unit(canonical.mean(0))[0]
     offsets = rest * lengths[:, None]
@@ -176,9 +135,9 @@ def _solve(P: np.ndarray, skeleton: Skeleton):
             obs = np.einsum("tdk,tcd->tck", parent_rot, dirs[:, kids])
             obs = np.where(valid[:, kids, None], obs, rest[kids][None])
             if len(kids) == 1:
-                local[j] = _smallest_rotation(rest[kids[0]], obs[:, 0])
+                local[j] = smallest_rotation(rest[kids[0]], obs[:, 0])
             else:
-                local[j] = _kabsch(rest[kids], obs)
+                local[j] = kabsch(rest[kids], obs)
         glob[j] = parent_rot @ local[j]
     return order, offsets, end_sites, local
 
@@ -215,7 +174,7 @@ def write_bvh(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, o
             lines.append(pad + f"\tCHANNELS 6 Xposition Yposition Zposition {channels}")
         else:
             lines.append(pad + f"\tCHANNELS 3 {channels}")
-        angles = np.unwrap(_to_euler(local[j], rot_order), axis=0)
+        angles = np.unwrap(matrix_to_euler(local[j], rot_order), axis=0)
         columns.append(np.degrees(angles))
         kids = skeleton.children(j)
         for c in kids:
@@ -238,128 +197,23 @@ def write_bvh(path, positions, skeleton: Skeleton = H36M17, fps: float = 50.0, o
 # ---------------------------------------------------------------------------------------------
 # reading
 
-_CHANNELS = {f"{a}{kind}": (kind, _AXIS[a]) for a in "XYZ" for kind in ("position", "rotation")}
-
-
-class _Tokens:
-    def __init__(self, text: str, path: Path):
-        self.words, self.pos, self.path = text.split(), 0, path
-
-    def next(self, what: str) -> str:
-        if self.pos >= len(self.words):
-            raise PoseliftError(f"not a valid BVH file: ends early, expected {what}", self.path)
-        self.pos += 1
-        return self.words[self.pos - 1]
-
-    def expect(self, word: str) -> None:
-        got = self.next(repr(word))
-        if got != word:
-            raise PoseliftError(f"not a valid BVH file: expected {word!r}, found {got[:40]!r}", self.path)
-
-    def number(self, what: str, kind=float):
-        word = self.next(what)
-        try:
-            return kind(word)
-        except ValueError:
-            raise PoseliftError(f"not a valid BVH file: expected {what}, found {word[:40]!r}", self.path) from None
-
 
 def read_bvh(path, scale: float = 1.0 / CM_PER_M):
     """Forward kinematics of a BVH file → ``(positions (T, J, 3), joint_names, parents, fps)``.
 
     Reads any ROOT/JOINT/End Site hierarchy (several roots too) with any order of position and
-    rotation channels; rotation channels compose outermost first (``Zrotation Xrotation
-    Yrotation`` = Rz @ Rx @ Ry). Position channels replace the matching component of the
-    joint's OFFSET (as Blender reads them). Joints are in file order, End Sites are left out.
-    Positions are turned from BVH's Y up into the Z-up world frame (the inverse of
-    :func:`write_bvh`'s mapping) and multiplied by ``scale`` (default: centimetres → metres).
+    rotation channels, through the package's one BVH parser (:func:`poselift.data.bvh.read_bvh`);
+    rotation channels compose outermost first (``Zrotation Xrotation Yrotation`` =
+    Rz @ Rx @ Ry). Position channels replace the matching component of the joint's OFFSET (as
+    Blender reads them). Joints are in file order, End Sites are left out. Positions are turned
+    from BVH's Y up into the Z-up world frame (the inverse of :func:`write_bvh`'s mapping) and
+    multiplied by ``scale`` (default: centimetres → metres).
     """
-    from ..data.filetype import check_input_file
-
-    path = Path(path)
-    check_input_file(path, "a BVH file", max_bytes=1 << 30)
-    try:
-        text = path.read_text(encoding="utf-8", errors="strict")
-    except FileNotFoundError:
-        raise PoseliftError("file not found", path) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise PoseliftError(f"cannot read as a BVH text file ({e})", path) from None
-    tok = _Tokens(text, path)
-    tok.expect("HIERARCHY")
-    names: list[str] = []
-    parents: list[int] = []
-    offsets: list[tuple[float, float, float]] = []
-    channels: list[list[tuple[str, int]]] = []
-    stack: list[int] = []
-    while True:
-        word = tok.next("ROOT, JOINT, End Site, '}' or MOTION")
-        if word in ("ROOT", "JOINT"):
-            if (word == "ROOT") != (not stack):
-                raise PoseliftError(f"not a valid BVH file: unexpected {word} (joint {len(names)})", path)
-            names.append(tok.next("a joint name"))
-            parents.append(stack[-1] if stack else -1)
-            tok.expect("{")
-            tok.expect("OFFSET")
-            offsets.append(tuple(tok.number("an OFFSET number") for _ in range(3)))
-            chans = []
-            if tok.pos < len(tok.words) and tok.words[tok.pos] == "CHANNELS":
-                tok.pos += 1
-                for _ in range(tok.number("a channel count", int)):
-                    name = tok.next("a channel name")
-                    if name not in _CHANNELS:
-                        raise PoseliftError(f"not a valid BVH file: unknown channel {name[:40]!r}", path)
-                    chans.append(_CHANNELS[name])
-            channels.append(chans)
-            stack.append(len(names) - 1)
-        elif word == "End" and stack:
-            tok.expect("Site")
-            tok.expect("{")
-            tok.expect("OFFSET")
-            for _ in range(3):
-                tok.number("an OFFSET number")
-            tok.expect("}")
-        elif word == "}" and stack:
-            stack.pop()
-        elif word == "MOTION" and not stack and names:
-            break
-        else:
-            raise PoseliftError(f"not a valid BVH file: unexpected {word[:40]!r} in HIERARCHY", path)
-    tok.expect("Frames:")
-    frames = tok.number("the frame count", int)
-    tok.expect("Frame")
-    tok.expect("Time:")
-    frame_time = tok.number("the frame time")
-    if frames < 0 or not frame_time > 0:
-        raise PoseliftError(f"not a valid BVH file: {frames} frames of {frame_time} s", path)
-    widths = [len(c) for c in channels]
-    rest = tok.words[tok.pos:]
-    if len(rest) != frames * sum(widths):
-        raise PoseliftError(
-            f"not a valid BVH file: MOTION should hold {frames} frames x {sum(widths)} channels = "
-            f"{frames * sum(widths)} numbers, found {len(rest)} (truncated?)", path)
-    try:
-        values = np.array(rest, dtype=np.float64).reshape(frames, sum(widths))
-    except ValueError as e:
-        raise PoseliftError(f"not a valid BVH file: non-numeric MOTION data ({e})", path) from None
-
-    J = len(names)
-    pos = np.zeros((frames, J, 3))
-    glob = np.zeros((frames, J, 3, 3))
-    col = 0
-    for j in range(J):
-        t = np.tile(np.asarray(offsets[j], dtype=np.float64), (frames, 1))
-        R = np.tile(np.eye(3), (frames, 1, 1))
-        for kind, axis in channels[j]:
-            if kind == "position":
-                t[:, axis] = values[:, col]
-            else:
-                R = R @ _axis_rotation(axis, np.radians(values[:, col]))
-            col += 1
-        p = parents[j]
-        if p < 0:
-            pos[:, j], glob[:, j] = t, R
-        else:
-            pos[:, j] = pos[:, p] + np.einsum("tij,tj->ti", glob[:, p], t)
-            glob[:, j] = glob[:, p] @ R
-    world = pos @ WORLD_TO_BVH * scale  # row vectors: world = A^T bvh
-    return world, tuple(names), tuple(parents), 1.0 / frame_time
+    bvh = parse_bvh(path, several_roots=True)
+    pos = bvh_forward(bvh, replace_positions=True)
+    keep = [i for i, j in enumerate(bvh.joints) if not j.end_site]  # End Sites are leaves
+    new_index = {old: new for new, old in enumerate(keep)}
+    names = tuple(bvh.joints[i].name for i in keep)
+    parents = tuple(new_index[bvh.joints[i].parent] if bvh.joints[i].parent >= 0 else -1 for i in keep)
+    world = pos[:, keep] @ WORLD_TO_BVH * scale  # row vectors: world = A^T bvh
+    return world, names, parents, 1.0 / bvh.frame_time
