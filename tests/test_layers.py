@@ -30,9 +30,11 @@ LAYERS: list[tuple[str, str, tuple[str, ...]]] = [
     ("base", "errors, checks of numbers and names, all-or-nothing outputs, bundled files, safe file "
              "reading and writing",
      ("", "errors", "_array", "checks", "transaction", "assets_path", "data.filetype", "data.formats")),
-    ("geometry", "pure functions on arrays: joint layouts, cameras, rotations, metrics, bones, "
+    ("geometry", "pure functions on arrays: joint layouts, cameras, the model input encoding, rotations, "
+                 "metrics, bones, "
                  "triangulation, smoothing, fusion, root placement",
-     ("skeleton", "metrics", "camera", "rotations", "bones", "triangulate", "contact", "fuse", "smooth", "root")),
+     ("skeleton", "metrics", "camera", "encode", "rotations", "bones", "triangulate", "contact", "fuse", "smooth",
+      "root")),
     ("sources, networks, detectors, drawing", "datasets and file formats; the networks, their factory and "
                                               "checkpoint reading; 2D detectors and importers; video reading and "
                                               "writing; figures, videos and exports - none of them knows training, "

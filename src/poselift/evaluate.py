@@ -44,7 +44,8 @@ from .predict import CHUNK, load_model, predict_sequence  # noqa: E402, F401  (t
 
 def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout: str = "h36m17",
                  norm: str = "screen", map_joints: bool = False) -> np.ndarray:
-    """The model input for one clip of one benchmark camera, normalised.
+    """The model input for one clip of one benchmark camera, normalised as ``norm`` says (the
+    checkpoint's ``input_norm``, :class:`~poselift.encode.InputEncoder` of the camera).
 
     The file's own 2D of source ``input_kind`` when it is in the model's ``layout`` (CMU-17:
     ``gt`` exact, ``det`` synthetic detections). COCO-17 inputs for Human3.6M-17 data are
@@ -53,8 +54,8 @@ def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout:
     another layout is mapped to ``layout`` only with ``map_joints``
     (:func:`poselift.skeleton.convert_2d`).
     """
-    from .data.dataset import intrinsic_normalize
     from .data.noise import add_detector_noise
+    from .encode import InputEncoder
 
     cam = subj.cameras[c]
     if input_kind in subj.positions_2d and same_slots(subj.layout_2d(input_kind), layout):
@@ -73,9 +74,7 @@ def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout:
         raise PoseliftError(f"2D source {input_kind!r} is in layout {subj.layout_2d(input_kind)}; the model takes "
                             f"{layout}: add --map-joints to map it (a cross-dataset figure), or use a model trained "
                             f"on this source")
-    if norm == "intrinsic":
-        return intrinsic_normalize(px, cam)
-    return cam.normalize(px).astype(np.float32)
+    return InputEncoder.for_camera(norm, cam).encode(px)
 
 
 @dataclass
@@ -135,13 +134,15 @@ def _jobs(subjects: list[BenchSubject]):
 
 def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
                    flip_test: bool = True, progress: bool = True, layout: str = "h36m17",
-                   extra_metrics: tuple[str, ...] = (), layout_out: str = "h36m17", map_joints: bool = False) -> dict:
+                   extra_metrics: tuple[str, ...] = (), layout_out: str = "h36m17", map_joints: bool = False,
+                   norm: str = "screen") -> dict:
     """Evaluate ``model`` on benchmark subjects with the 2D source ``input_kind``; returns
     overall, per-subject, per-description, per-camera and per-clip tables (mm; ``pck`` and
     ``auc`` among ``extra_metrics`` in %). ``layout`` and ``layout_out`` are the model's
     input and output layouts. ``map_joints``: 2D of another layout is mapped to ``layout``
     and a model predicting other joints than the data's is scored on the joints both share
-    (``scored_joints`` in the result)."""
+    (``scored_joints`` in the result). ``norm``: the model's input normalisation (its
+    checkpoint's ``input_norm``)."""
     _check_source(subjects, input_kind)
     skel_in, skel_out = get_skeleton(layout), get_skeleton(layout_out)
     data_skel = subjects[0].skeleton
@@ -155,7 +156,7 @@ def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kin
     jobs = _jobs(subjects)
     for subj, c, (ci, name, desc, sl) in tqdm(jobs, desc=f"evaluate ({input_kind})", disable=not progress,
                                              dynamic_ncols=True):
-        x2d = bench_inputs(subj, c, sl, input_kind, layout, map_joints=map_joints)
+        x2d = bench_inputs(subj, c, sl, input_kind, layout, norm=norm, map_joints=map_joints)
         if x2d.shape[1] != model.cfg.joints_in:
             raise PoseliftError(f"benchmark has {x2d.shape[1]} joints but the model takes {model.cfg.joints_in}")
         target = root_relative(subj.positions_3d_camera[c, sl].astype(np.float64))
@@ -189,12 +190,15 @@ TRAJECTORY_METRICS = ("root", "depth", "abs_mpjpe")
 
 def evaluate_trajectory(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
                         pose_model: TemporalModel | None = None, flip_test: bool = True, progress: bool = True,
-                        layout: str = "h36m17", pose_layout: str = "h36m17") -> dict:
+                        layout: str = "h36m17", pose_layout: str = "h36m17", norm: str = "intrinsic",
+                        pose_norm: str = "screen") -> dict:
     """Root placement on benchmark subjects (mm): ``root`` (distance of the predicted root
     from the true one, camera frame), ``depth`` (its |z| part) and, given a pose model,
     ``abs_mpjpe`` (joints of pose + root against the true camera-frame joints) and the same
     three figures for root placement by reprojection of that pose (``reproj_*``). The
-    trajectory model sees intrinsics-normalised 2D with the true intrinsics."""
+    trajectory model sees its 2D normalised as ``norm`` says (intrinsics-normalised with the
+    true intrinsics), the pose model as ``pose_norm`` says (the checkpoints' ``input_norm``);
+    reprojection works in intrinsics-normalised coordinates."""
     from .root import root_by_reprojection
     from .skeleton import ROOT1
 
@@ -203,12 +207,13 @@ def evaluate_trajectory(model: TemporalModel, subjects: list[BenchSubject], inpu
     for subj, c, (ci, name, desc, sl) in tqdm(_jobs(subjects), desc=f"trajectory ({input_kind})",
                                              disable=not progress, dynamic_ncols=True):
         truth = subj.positions_3d_camera[c, sl].astype(np.float64)
-        uv = bench_inputs(subj, c, sl, input_kind, layout, norm="intrinsic")
+        uv = bench_inputs(subj, c, sl, input_kind, layout, norm=norm)
         root = predict_sequence(model, uv, flip_test, get_skeleton(layout), ROOT1).astype(np.float64)
         values = {"root": np.linalg.norm(root[:, 0] - truth[:, 0], axis=-1).sum(),
                   "depth": np.abs(root[:, 0, 2] - truth[:, 0, 2]).sum()}
         if pose_model is not None:
-            pose = predict_sequence(pose_model, bench_inputs(subj, c, sl, input_kind, pose_layout), flip_test,
+            pose = predict_sequence(pose_model, bench_inputs(subj, c, sl, input_kind, pose_layout, norm=pose_norm),
+                                    flip_test,
                                     get_skeleton(pose_layout)).astype(np.float64)
             pose -= pose[:, :1]
             values["abs_mpjpe"] = mpjpe_frames(pose + root, truth).sum()
@@ -280,6 +285,7 @@ def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip
     ``map_joints``: score a model of another joint layout (see :func:`evaluate_bench`).
     The result's ``headline`` is the figure the benchmark publishes (see the module's notes)."""
     from .data.protocols import protocol
+    from .encode import input_norm
     from .models.folded import inference_model
 
     if threads > 0:
@@ -296,21 +302,21 @@ def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip
         except PoseliftError as e:
             raise PoseliftError(e.message, checkpoint) from None
     if meta.get("target", "pose") == "trajectory":
-        pose_model, pose_layout = None, "h36m17"
+        pose_model, pose_layout, pose_norm = None, "h36m17", "screen"
         if pose_checkpoint is not None:
             pose_model, pose_meta = load_model(pose_checkpoint)
             if pose_meta.get("target", "pose") != "pose":
                 raise PoseliftError("not a pose model", pose_checkpoint)
-            pose_layout = pose_meta.get("skeleton_in", "h36m17")
+            pose_layout, pose_norm = pose_meta.get("skeleton_in", "h36m17"), input_norm(pose_meta)
         if pose_model is not None:
             pose_model = inference_model(pose_model, precision)
         result = evaluate_trajectory(inference_model(model, precision), found, input_kind, pose_model, flip_test,
-                                     progress, layout, pose_layout)
+                                     progress, layout, pose_layout, input_norm(meta), pose_norm)
         result["pose_checkpoint"] = str(pose_checkpoint) if pose_checkpoint else None
     else:
         result = evaluate_bench(inference_model(model, precision), found, input_kind, flip_test, progress, layout=layout,
                                 extra_metrics=protocol(data).extra_metrics, layout_out=model_out,
-                                map_joints=map_joints)
+                                map_joints=map_joints, norm=input_norm(meta))
     result["data"] = data
     result["input_layout"] = layout
     result["checkpoint"] = str(checkpoint)

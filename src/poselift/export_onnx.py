@@ -34,7 +34,7 @@ def _require_onnx():
 def export_onnx(checkpoint, out, overwrite: bool = False, opset: int = OPSET) -> Path:
     """Write the lifter of ``checkpoint`` (a path or ``default``) as an ONNX file ``out``."""
     from .predict import load_model
-    from .infer import resolve_checkpoint
+    from .models.bundled import resolve_checkpoint
     from .models.temporal import TemporalModel
 
     _require_onnx()

@@ -13,32 +13,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .assets_path import asset_path
-from .camera import normalize_screen_coordinates
+from .data.filetype import VIDEO_SUFFIXES, is_video
+from .encode import DEFAULT_FOV_DEG, default_intrinsics, encoder_for, intrinsic_encoder
 from .errors import PoseliftError
+from .models.bundled import (DEFAULT_CHECKPOINTS, DEFAULT_TRAJECTORY, default_checkpoint,
+                             default_trajectory_checkpoint, resolve_checkpoint, trajectory_checkpoint,
+                             user_checkpoint)
 from .predict import load_model, predict_sequence
 
-# bundled pretrained models (src/poselift/assets), by input layout
-DEFAULT_CHECKPOINTS = {"h36m17": "lifter_h36m17_27f.safetensors", "coco17": "lifter_coco17_27f.safetensors"}
-DEFAULT_TRAJECTORY = {"coco17": "trajectory_coco17_27f.safetensors"}
-
-
-def default_checkpoint(layout: str = "coco17") -> Path:
-    """Path of the bundled pose model for 2D input in ``layout``."""
-    if layout not in DEFAULT_CHECKPOINTS:
-        raise PoseliftError(f"no pretrained model for input layout {layout!r} (have {', '.join(DEFAULT_CHECKPOINTS)})")
-    return asset_path(DEFAULT_CHECKPOINTS[layout])
-
-
-def default_trajectory_checkpoint(layout: str = "coco17") -> Path | None:
-    """Path of the bundled root trajectory model for ``layout``, or None if there is none."""
-    return asset_path(DEFAULT_TRAJECTORY[layout]) if layout in DEFAULT_TRAJECTORY else None
-
-
-def resolve_checkpoint(checkpoint, layout: str = "coco17") -> Path:
-    if checkpoint is None or str(checkpoint) == "default":
-        return default_checkpoint(layout)
-    return Path(checkpoint)
+# Moved below the pipelines (checkpoint lookup: models.bundled; the input kind: data.filetype;
+# the input encoding and default intrinsics: encode); still importable from here.
+__all__ = ["DEFAULT_CHECKPOINTS", "DEFAULT_FOV_DEG", "DEFAULT_TRAJECTORY", "VIDEO_SUFFIXES", "default_checkpoint",
+           "default_intrinsics", "default_trajectory_checkpoint", "is_video", "resolve_checkpoint",
+           "trajectory_checkpoint", "user_checkpoint"]
+_is_video = is_video
+_user_checkpoint = user_checkpoint
 
 
 def _check_keypoints(kp: np.ndarray, joints: int, path=None, model: str | None = None) -> np.ndarray:
@@ -97,16 +86,18 @@ class Lifter:
     def joints_in(self) -> int:
         return self.model.cfg.joints_in
 
-    def lift(self, keypoints: np.ndarray, width: int, height: int, source=None) -> np.ndarray:
+    def lift(self, keypoints: np.ndarray, width: int, height: int, source=None,
+             focal: float | None = None) -> np.ndarray:
         """Pixels (T, J, 2) → root-relative camera-frame 3D (T, J_out, 3), metres. Errors name
-        ``source`` (where the keypoints came from) when given."""
+        ``source`` (where the keypoints came from) when given. ``focal`` (pixels) is used only
+        by a model trained on intrinsics-normalised input (:mod:`poselift.encode`)."""
         from .checks import image_size
         from .skeleton import get_skeleton
 
         width, height = image_size(width, height, source)
         kp = _check_keypoints(keypoints, self.joints_in, source, self.path.name)
         check_pixels(kp, width, height, source)
-        x = normalize_screen_coordinates(kp, width, height).astype(np.float32)
+        x = encoder_for(self.meta, width, height, focal).encode(kp)
         with torch.inference_mode():
             return predict_sequence(self.model, x, self.flip_test, skeleton_in=get_skeleton(self.layout_in),
                                     device=self.device)
@@ -131,8 +122,8 @@ class TrajectoryModel:
         from .skeleton import ROOT1, get_skeleton
 
         kp = _check_keypoints(keypoints, self.model.cfg.joints_in)
-        f, c = default_intrinsics(width, height, focal)  # checks the image size and the focal length
-        uv = ((kp - c) / f).astype(np.float32)
+        # the checkpoint's input encoding; checks the image size and the focal length
+        uv = encoder_for(self.meta, width, height, focal).encode(kp)
         with torch.inference_mode():
             return predict_sequence(self.model, uv, self.flip_test, skeleton_in=get_skeleton(self.layout_in),
                                     skeleton_out=ROOT1, device=self.device)
@@ -150,32 +141,6 @@ def lift(keypoints: np.ndarray, width: int, height: int, layout: str = "coco17",
 
 # ------------------------------------------------------------------------ whole pipeline
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
-# Field of view across the image's LONG side assumed when the user gives no focal length.
-# A portrait video is a landscape sensor turned by 90 degrees (same lens, same sensor), so the
-# focal length in pixels goes with the long side, not with the width: 60 degrees across the
-# long side is a lens of about 31 mm full-frame equivalent (2 atan(18 / 31)), a little longer
-# than a phone's main camera (24-28 mm, 65-74 degrees). Landscape and square images get the
-# same focal as before (60 degrees across the width); portrait ones no longer get a focal
-# 1.8x too short.
-DEFAULT_FOV_DEG = 60.0
-
-
-def default_intrinsics(width: int, height: int, focal: float | None = None, fov_deg: float = DEFAULT_FOV_DEG):
-    """(focal (2,), centre (2,)) in pixels: the user's focal length, or one from a field of view
-    ``fov_deg`` across the long side of the image (see :data:`DEFAULT_FOV_DEG`)."""
-    import math
-
-    from .checks import image_size, in_range, positive
-
-    width, height = image_size(width, height)
-    if focal is not None:  # 0 is no focal length: refused, never replaced by the default
-        focal = positive("focal length", focal, unit="pixels")
-    fov_deg = in_range("field of view", fov_deg, 5, 170, unit="degrees")
-    f = focal if focal is not None else max(width, height) / 2 / math.tan(math.radians(fov_deg) / 2)
-    return np.array([f, f], dtype=np.float64), np.array([width / 2, height / 2], dtype=np.float64)
-
-
 def estimate_trajectory(pose_rel: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, layout: str,
                         width: int, height: int, focal: float | None = None) -> np.ndarray:
     """Root positions (T, 1, 3) in the camera frame by reprojection of the lifted pose onto the
@@ -183,29 +148,9 @@ def estimate_trajectory(pose_rel: np.ndarray, keypoints: np.ndarray, scores: np.
     length or a default field of view."""
     from .root import root_by_reprojection
 
-    f, c = default_intrinsics(width, height, focal)
-    return root_by_reprojection(pose_rel, (np.asarray(keypoints, dtype=np.float64) - c) / f, scores, layout)
-
-
-def _is_video(path: Path) -> bool:
-    """A video by its suffix, or by its content (an MP4, Matroska / WebM or AVI file with
-    another suffix); never opens what is not a regular file."""
-    path = Path(path)
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return True
-    import os
-    import stat
-
-    from .data.filetype import describe
-
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return False
-        with open(path, "rb") as fh:
-            head = fh.read(64)
-    except (OSError, ValueError):
-        return False
-    return "video" in (describe(head) or "")
+    uv = intrinsic_encoder(width, height, focal).encode(
+        np.asarray(keypoints, dtype=np.float64), dtype=None)
+    return root_by_reprojection(pose_rel, uv, scores, layout)
 
 
 @dataclass
@@ -269,18 +214,6 @@ class Reconstruction:
         return self.motion.positions_world
 
 
-def trajectory_checkpoint(layout: str, trajectory: str = "auto") -> Path | None:
-    """The bundled trajectory model that places the root for ``layout`` input, or None for
-    placement by reprojection: ``trajectory`` "model" (an error if none is bundled),
-    "reprojection" or "auto" (the model where one is bundled)."""
-    if trajectory not in ("auto", "model", "reprojection"):
-        raise PoseliftError(f"trajectory must be auto, model or reprojection, got {trajectory!r}")
-    path = default_trajectory_checkpoint(layout)
-    if trajectory == "model" and path is None:
-        raise PoseliftError(f"no trajectory model is bundled for {layout} input (use --trajectory reprojection)")
-    return path if trajectory != "reprojection" else None
-
-
 def output_flags(flags: np.ndarray, layout: str, rule: str = "any") -> np.ndarray:
     """Per-joint flags of the 2D input (T, J) in ``layout`` → flags of the Human3.6M-17 output
     joints (T, 17): an output joint is flagged when ``rule`` "any" (or "all") of the 2D joints it
@@ -322,7 +255,7 @@ def resolve_focal(width: int, height: int, focal: float | None = None, fov: floa
         return float(focal), "given with --focal"
     if fov is not None:
         return float(default_intrinsics(width, height, None, fov)[0][0]), f"--fov {fov:g}° across the long side"
-    if video is not None and _is_video(Path(video)):
+    if video is not None and is_video(Path(video)):
         from .video import focal_from_metadata
 
         # a phone's 35 mm-equivalent focal describes its 4:3 sensor, which a 16:9 video crops
@@ -411,7 +344,7 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     root = np.full((T, 1, 3), np.nan)
     traj = TrajectoryModel(traj_path) if traj_path is not None else None
     for a, b in plan.segments:  # each run of kept frames is a sequence of its own
-        rel = lifter.lift(kp_pose[a:b], w, h, source=source)
+        rel = lifter.lift(kp_pose[a:b], w, h, source=source, focal=f_px)
         pose_rel[a:b] = rel - rel[:, :1]  # the root where the root model puts it (the lift's is ~0 already)
         if traj is not None:
             root[a:b] = traj.predict(full.keypoints[a:b], w, h, f_px)
@@ -450,9 +383,9 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     else:
         from .root import root_by_reprojection
 
-        c = np.array([w / 2, h / 2])
-        root_k = root_by_reprojection(rel, (np.asarray(kp_pose[kept], dtype=np.float64) - c) / f_px,
-                                      sc_pose[kept], layout_pose)
+        uv = intrinsic_encoder(w, h, f_px).encode(
+            np.asarray(kp_pose[kept], dtype=np.float64), dtype=None)
+        root_k = root_by_reprojection(rel, uv, sc_pose[kept], layout_pose)
         how, size = "reprojection", 1.0  # reprojection already placed the scaled body
     positions = np.full((T, 17, 3), np.nan)
     positions[kept] = rel + root_k * size
@@ -520,7 +453,7 @@ def load_input(source, *, allow_pickle: bool = False, person=None, layout: str |
 
     source = Path(source)
     check_exists(source)
-    if _is_video(source):
+    if is_video(source):
         from .detect.base import MULTI_DETECTOR, choose_person, detect_people, detect_video, get_detector
 
         if person is None:
@@ -582,11 +515,6 @@ def write_outputs(rec: Reconstruction, out_dir, stem: str, *, video_path=None, v
                          filled=motion.filled, filled_2d=motion.filled_2d)
             outputs.update(renders)
     return {k: str(v) for k, v in outputs.items()}
-
-
-def _user_checkpoint(checkpoint) -> Path | None:
-    """A checkpoint file the user gave (an input no output may replace), else None."""
-    return None if checkpoint is None or str(checkpoint) == "default" else Path(checkpoint)
 
 
 def _run(source: Path, out_dir, load: dict, recon: dict, *, video: bool, gif: bool, overwrite: bool,

@@ -132,23 +132,23 @@ def infer_people(source, out_dir=None, *, progress: bool = True, video: bool = T
     Returns ``{kind: path}`` of what was written plus ``"report"``; ``options`` go to
     :func:`~poselift.infer.reconstruct` (focal, trajectory, smoothing...)."""
     from .detect.base import MULTI_DETECTOR, detect_people, get_detector
-    from .infer import _is_video
+    from .data.filetype import is_video
 
     source = Path(source)
     if not source.exists():
         raise PoseliftError("file not found", source)
-    if not _is_video(source):
+    if not is_video(source):
         raise PoseliftError("--people all needs a video (keypoint files: one person at a time, --person k)", source)
     stem = source.stem
     from contextlib import nullcontext
 
-    from .infer import _user_checkpoint
+    from .models.bundled import user_checkpoint
     from .transaction import transaction
 
     # the fixed names checked and the folder locked before the (slow) detection; one transaction to the end
     written = nullcontext() if out_dir is None else transaction(
         out_dir, [p.name for p in output_paths(out_dir, stem, [], video, gif).values()], overwrite=overwrite,
-        inputs=[source, _user_checkpoint(options.get("checkpoint"))])
+        inputs=[source, user_checkpoint(options.get("checkpoint"))])
     with written:
         det = get_detector(detector or MULTI_DETECTOR)
         try:

@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .camera import normalize_screen_coordinates
 from .checks import dumps
 from .errors import PoseliftError
 from .skeleton import ROOT1, flip_pose, get_skeleton
@@ -93,7 +92,9 @@ class RealtimeLifter:
                  precision: str = "bf16"):
         import torch
 
-        from .infer import Lifter, TrajectoryModel, default_intrinsics, trajectory_checkpoint
+        from .encode import encoder_for, intrinsic_encoder
+        from .infer import Lifter, TrajectoryModel
+        from .models.bundled import trajectory_checkpoint
         from .stream import Stream, check_threads
 
         from .checks import image_size, in_range
@@ -119,11 +120,15 @@ class RealtimeLifter:
         batch = 2 if flip else 1
         self.pose = Stream(prepare(lifter.model), batch=batch)
         traj_path = trajectory_checkpoint(layout, trajectory)
-        self.trajectory = None if traj_path is None else Stream(prepare(TrajectoryModel(traj_path).model),
-                                                                batch=batch)
+        traj = None if traj_path is None else TrajectoryModel(traj_path)
+        self.trajectory = None if traj is None else Stream(prepare(traj.model), batch=batch)
         if self.trajectory is not None and self.trajectory.latency != self.pose.latency:
             raise PoseliftError("the trajectory and pose models differ in latency")
-        self.f, self.c = default_intrinsics(width, height, focal)
+        # each model's input encoding (its checkpoint's input_norm); reprojection's (px - c) / f
+        self.reprojection = intrinsic_encoder(width, height, focal)  # checks the focal length
+        self.f, self.c = self.reprojection.focal, self.reprojection.center
+        self.encode_pose = encoder_for(lifter.meta, width, height, focal)
+        self.encode_root = None if traj is None else encoder_for(traj.meta, width, height, focal)
         self.skeleton = get_skeleton(layout)
         self.skeleton_out = get_skeleton("h36m17")
         self.latency = self.pose.latency
@@ -142,7 +147,7 @@ class RealtimeLifter:
             return pose + root
         from .root import root_by_reprojection
 
-        uv = (kp.astype(np.float64) - self.c) / self.f
+        uv = self.reprojection.encode(kp.astype(np.float64), dtype=None)
         return pose + root_by_reprojection(pose[None], uv[None], np.ones((1, len(kp))), self.layout)[0]
 
     def _emit(self, pose, root) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -174,11 +179,11 @@ class RealtimeLifter:
             return None
         usable = np.isfinite(keypoints).all(-1) & (scores >= self.fill.min_score)
         self.recent.append((kp, scores, ~usable))
-        x = normalize_screen_coordinates(kp, self.width, self.height).astype(np.float32)
+        x = self.encode_pose.encode(kp)
         pose = self.pose.push(self._batch(x, self.skeleton))
         root = None
         if self.trajectory is not None:
-            uv = ((kp - self.c) / self.f).astype(np.float32)
+            uv = self.encode_root.encode(kp)
             root = self.trajectory.push(self._batch(uv, self.skeleton))
         return None if pose is None else self._emit(pose, root)
 
@@ -194,13 +199,14 @@ class RealtimeLifter:
 
 def _frames(source: str, *, allow_pickle: bool, person, layout, detector: str):
     """(info dict, iterator of (keypoints, scores) per frame) for any source."""
-    from .infer import _is_video, load_input
+    from .data.filetype import is_video
+    from .infer import load_input
 
     path = Path(source)
     live = LIVE.match(source) is not None and not path.exists()
     if not live and not path.exists():
         raise PoseliftError("file not found", path)
-    if live or _is_video(path):
+    if live or is_video(path):
         return _detected_frames(source, live, person=person, detector=detector)
     seq = load_input(path, allow_pickle=allow_pickle, person=person, layout=layout)
     info = {"layout": seq.layout, "width": seq.width, "height": seq.height, "fps": seq.fps or 30.0,
@@ -260,14 +266,14 @@ def stream_transaction(names):
         def run(*args, **kwargs):
             from contextlib import ExitStack
 
-            from .infer import _user_checkpoint
+            from .models.bundled import user_checkpoint
             from .transaction import transaction
 
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             v = bound.arguments
             src = Path(str(v["source"]))
-            inputs = [src if src.exists() else None, _user_checkpoint(v.get("checkpoint"))]
+            inputs = [src if src.exists() else None, user_checkpoint(v.get("checkpoint"))]
             with ExitStack() as stack:
                 if v["out_dir"] is not None:
                     stack.enter_context(transaction(v["out_dir"], names(src.stem if src.exists() else "stream"),

@@ -53,7 +53,8 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     from .checks import whole
     from .detect.fill import MAX_GAP
     from .detect.multitrack import PeopleTracker
-    from .infer import Reconstruction, _is_video, image_and_rate, output_flags, resolve_focal
+    from .data.filetype import is_video
+    from .infer import Reconstruction, image_and_rate, output_flags, resolve_focal
     from .realtime import LIVE, FrameLines, GapGate, OnlineFloor, RealtimeLifter, open_frames, open_sink
     from .skeleton import get_skeleton
     from .smooth import OneEuroFilter
@@ -63,7 +64,7 @@ def run_realtime_people(source, out_dir=None, *, checkpoint=None, width=None, he
     live = LIVE.match(source) is not None and not path.exists()
     if not live and not path.exists():
         raise PoseliftError("file not found", path)
-    if not live and not _is_video(path):
+    if not live and not is_video(path):
         raise PoseliftError("--people all needs a video, a camera or a stream", path)
     if smooth not in ("none", "one-euro"):
         raise PoseliftError(f"realtime smoothing is 'none' or 'one-euro' (causal), got {smooth!r}")

@@ -145,10 +145,11 @@ def same_instant_hit_rate(views: list[np.ndarray], tolerance: int = 2) -> dict:
     return {"hit@1": float(np.mean(list(per_view.values()))), "per_view": per_view, "tolerance": tolerance}
 
 
-def video_inputs(path, layout: str = "coco17", progress: bool = False) -> np.ndarray:
-    """A video through the 2D detector, gaps filled, in ``layout``, normalised: (T, J, 2)."""
-    from .camera import normalize_screen_coordinates
+def video_inputs(path, layout: str = "coco17", progress: bool = False, norm: str = "screen") -> np.ndarray:
+    """A video through the 2D detector, gaps filled, in ``layout``, normalised as ``norm`` says
+    (the embedder's ``input_norm``, :mod:`poselift.encode`): (T, J, 2)."""
     from .detect.fill import fill_gaps
+    from .encode import InputEncoder
     from .infer import load_input
     from .skeleton import h36m17_from_coco17
 
@@ -158,4 +159,4 @@ def video_inputs(path, layout: str = "coco17", progress: bool = False) -> np.nda
         if (seq.layout, layout) != ("coco17", "h36m17"):
             raise PoseliftError(f"cannot convert {seq.layout} keypoints to {layout}", path)
         kp, _ = h36m17_from_coco17(kp, seq.scores)
-    return normalize_screen_coordinates(kp, seq.width, seq.height).astype(np.float32)
+    return InputEncoder(norm, seq.width, seq.height).encode(kp)

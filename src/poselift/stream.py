@@ -154,7 +154,7 @@ class Stream:
                         threads: int | None = None, precision: str = "fp32") -> "Stream":
         """A stream on a checkpoint file (``default``: the bundled model for ``layout`` input)."""
         from .predict import load_model
-        from .infer import resolve_checkpoint
+        from .models.bundled import resolve_checkpoint
 
         path = resolve_checkpoint(path, layout)
         model, _ = load_model(path)

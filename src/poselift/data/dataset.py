@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..camera import Camera
+from ..encode import InputEncoder
 from ..errors import PoseliftError
 from . import cmu
 from .proportions import random_body
@@ -64,9 +65,9 @@ def intrinsic_normalize(px: np.ndarray, camera: Camera) -> np.ndarray:
 
     The trajectory model takes these, so that the root's depth follows from the pose's
     apparent size the same way for any camera (given its intrinsics, or a default field
-    of view).
+    of view). The ``"intrinsic"`` :class:`~poselift.encode.InputEncoder` of ``camera``.
     """
-    return ((px - np.asarray(camera.center)) / np.asarray(camera.focal)).astype(np.float32)
+    return InputEncoder.for_camera("intrinsic", camera).encode(px)
 
 
 @dataclass
@@ -108,12 +109,7 @@ def make_view(camera: Camera, positions_world: np.ndarray, opts: ViewOptions, rn
         px = add_detector_noise(px, rng, camera.res_w)
     if errors:
         px = errors.corrupt_2d(px, rng, get_skeleton(opts.input_layout).flip_permutation)
-    if opts.input_norm == "screen":
-        x2d = camera.normalize(px).astype(np.float32)
-    elif opts.input_norm == "intrinsic":
-        x2d = intrinsic_normalize(px, camera)
-    else:
-        raise PoseliftError(f"unknown input normalisation {opts.input_norm!r} (screen or intrinsic)")
+    x2d = InputEncoder.for_camera(opts.input_norm, camera).encode(px)  # the checkpoint's input_norm
     return x2d, root_relative(cam3d).astype(np.float32), cam3d[:, :1].astype(np.float32)
 
 
@@ -207,7 +203,7 @@ def build_prepared_training_set(path, subjects: list[str], source: str, actions:
                 if not np.isfinite(px).all():
                     skipped += 1
                     continue
-                x2d = cam.normalize(px) if input_norm == "screen" else intrinsic_normalize(px, cam)
+                x2d = InputEncoder.for_camera(input_norm, cam).encode(px)
                 out.append(x2d, root_relative(cam3d), root=cam3d[:, :1], intrinsics=cam.normalized_intrinsics(),
                            subject=subj.subject, clip=name, description=desc, camera=cam.id)
     if skipped:

@@ -218,3 +218,24 @@ def describe(head: bytes) -> str | None:
             return "UTF-16 text"
         return "binary data"
     return None
+
+
+#: File name suffixes read as videos (whatever their content).
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
+
+
+def is_video(path) -> bool:
+    """The input kind: a video by its suffix (:data:`VIDEO_SUFFIXES`), or by its content (an
+    MP4, Matroska / WebM or AVI file with another suffix); never opens what is not a regular
+    file. Anything else is read as keypoints."""
+    path = Path(path)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return True
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except (OSError, ValueError):
+        return False
+    return "video" in (describe(head) or "")

@@ -239,6 +239,9 @@ class MultiviewTrainer(Trainer):
         return to_device(self.stream.batch_number(self.cfg.seed + 1, k, self.cfg.batch_size), self.device)
 
     def losses(self, batch: MultiviewBatch) -> dict[str, torch.Tensor]:
+        """The raw terms: pose (and with back-projection trajectory, reprojection, bone length)
+        and, unless ``multiview_weight`` is 0, the multi-view loss, unweighted (weighted by
+        :meth:`~poselift.train.supervised.Trainer.loss_weights` in :meth:`step`)."""
         cfg, bp = self.cfg, self.cfg.back_projection
         mv = self.stream_batch() if self.uses_stream else None
         x = batch.inputs_2d if mv is None else torch.cat([batch.inputs_2d, mv.inputs_2d])
@@ -255,7 +258,6 @@ class MultiviewTrainer(Trainer):
                                                         mv.inputs_2d[un]))
         else:
             terms = {"pose": mpjpe(pose[:n], batch.targets_3d)}
-        if cfg.multiview_weight > 0:
-            terms["multiview"] = cfg.multiview_weight * multiview_loss(emb[n:, 0], mv.clip, mv.frame, cfg.window,
-                                                                       cfg.margin, cfg.mining)
+        if cfg.multiview_weight > 0:  # raw: Trainer.step weighs it by multiview_weight (loss_weights)
+            terms["multiview"] = multiview_loss(emb[n:, 0], mv.clip, mv.frame, cfg.window, cfg.margin, cfg.mining)
         return terms

@@ -112,7 +112,8 @@ class SemiTrainer(Trainer):
         return to_device(self.unlabeled.batch_number(self.cfg.seed + 1, k, self.cfg.batch_size), self.device)
 
     def loss_terms(self, labeled: Batch, unlabeled: Batch | None) -> dict[str, torch.Tensor]:
-        """The loss terms of one step (metres; the 2D reprojection term in normalised units)."""
+        """The raw loss terms of one step (metres; the 2D reprojection term in normalised units),
+        weighted and summed by :meth:`~poselift.train.supervised.Trainer.step`."""
         x, K = labeled.inputs_2d, labeled.intrinsics
         if unlabeled is not None:
             x, K = torch.cat([x, unlabeled.inputs_2d]), torch.cat([K, unlabeled.intrinsics])

@@ -35,6 +35,8 @@ from . import distributed
 from .ema import WeightAverage
 
 LAST = "last.safetensors"  # full training state
+#: The loss terms a trainer's ``losses()`` returns, raw (see :meth:`Trainer.loss_weights`).
+LOSS_TERMS = ("pose", "trajectory", "reprojection", "bone_length", "multiview")
 MODEL = "model.safetensors"  # weights + config, for evaluation and inference
 CONFIG = "config.json"  # the run's settings, for people to read
 
@@ -349,14 +351,30 @@ class Trainer:
         self.model.set_bn_momentum(bn_momentum(self.cfg, epoch, self.n_epochs))
 
     def losses(self, batch) -> dict[str, torch.Tensor]:
-        """The loss terms of one batch (metres), summed with weight 1 by :meth:`step`."""
+        """The raw (unweighted) loss terms of one batch (metres), weighted by :meth:`loss_weights`
+        and summed by :meth:`step`."""
         pred = self.net(batch.inputs_2d)
         if self.cfg.target == "trajectory":  # weighted by 1/depth: far subjects are harder
             return {"trajectory": weighted_mpjpe(pred, batch.targets_3d, 1 / batch.targets_3d[..., 2])}
         return {"pose": mpjpe(pred, batch.targets_3d)}
 
+    def loss_weights(self) -> dict[str, float]:
+        """The weight of each loss term :meth:`losses` may return: the one place where terms are
+        weighted (``multiview_weight`` for the multi-view term, 1 for the rest)."""
+        return {**dict.fromkeys(LOSS_TERMS, 1.0), "multiview": float(self.cfg.multiview_weight)}
+
+    def weigh(self, terms: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Raw terms → weighted terms (:meth:`loss_weights`; a term of weight 1 is itself)."""
+        weights = self.loss_weights()
+        unknown = [k for k in terms if k not in weights]
+        if unknown:
+            raise PoseliftError(f"loss term(s) without a weight: {', '.join(unknown)}")
+        return {k: v if weights[k] == 1.0 else weights[k] * v for k, v in terms.items()}
+
     def step(self, batch) -> dict[str, float]:
-        """One optimiser step; the loss terms, ``loss`` their sum (means over the global batch)."""
+        """One optimiser step (means over the global batch): each loss term raw, under its name;
+        ``<name>_weighted`` for each term whose weight (:meth:`loss_weights`) is not 1; ``loss``
+        the sum of the weighted terms, the value minimised."""
         self.optimizer.zero_grad(set_to_none=True)
         weight = 1.0
         if self.dist:  # this process's share; the loss scaled so that DDP's average is the global mean
@@ -365,13 +383,17 @@ class Trainer:
             batch = batch.take(rows)
         batch = to_device(batch, self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16"):
-            terms = {k: v.float() for k, v in self.losses(batch).items()}
-        loss = sum(terms.values())
+            raw = self.losses(batch)
+            weighted = {k: v.float() for k, v in self.weigh(raw).items()}
+            terms = {k: v.float() for k, v in raw.items()}
+        loss = sum(weighted.values())
         (loss * (weight * self.dist.world) if self.dist else loss).backward()
         self.optimizer.step()
         if self.ema:
             self.ema.update(self.model)
-        out = {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+        weights = self.loss_weights()
+        out = {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in terms.items()},
+               **{f"{k}_weighted": float(v.detach()) for k, v in weighted.items() if weights[k] != 1.0}}
         return distributed.reduce_mean(out, weight, self.device) if self.dist else out
 
     def train(self, stop_after_steps: int | None = None) -> TrainState:
@@ -410,8 +432,11 @@ class Trainer:
                     bar.close()
                     return st
             epoch_done = st.batch >= self.sampler.batches_per_epoch(cfg.batch_size)
+            # <term>_mm: the raw term; <term>_weighted_mm: times its weight (where not 1);
+            # loss_mm: the sum of the weighted terms, the value minimised
             st.history.append({"epoch": st.epoch + 1, "clips": n_sum,
                                **{f"{k}_mm": 1000 * v / max(n_sum, 1) for k, v in sums.items()},
+                               "loss_weights": {k: w for k, w in self.loss_weights().items() if k in sums},
                                "seconds": time.time() - t0, "lr": st.lr, "complete": epoch_done})
             if epoch_done:
                 st.epoch += 1
