@@ -28,8 +28,8 @@ import poselift
 # Lowest first.
 LAYERS: list[tuple[str, str, tuple[str, ...]]] = [
     ("base", "errors, checks of numbers and names, all-or-nothing outputs, bundled files, safe file "
-             "reading and writing",
-     ("", "errors", "_array", "checks", "transaction", "assets_path", "data.filetype", "data.formats")),
+             "reading and writing, the declaration of a run setting",
+     ("", "errors", "_array", "checks", "transaction", "assets_path", "data.filetype", "data.formats", "settings")),
     ("geometry", "pure functions on arrays: joint layouts, cameras, the model input encoding, rotations, "
                  "metrics, bones, "
                  "triangulation, smoothing, fusion, root placement",
@@ -48,7 +48,7 @@ LAYERS: list[tuple[str, str, tuple[str, ...]]] = [
      ("train.*", "evaluate", "infer", "stream", "realtime", "realtime_people", "people", "retrieval",
       "export_onnx")),
     ("command line", "the command and the jobs it runs on top of the pipelines: demo, bench",
-     ("cli", "__main__", "demo", "bench")),
+     ("cli.*", "__main__", "demo", "bench")),
 ]
 
 # Cycles known and not yet taken apart: {the modules of the cycle: what to do}. A cycle not

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import PoseliftError
 from .models.temporal import ModelConfig
+from .settings import MAY_CHANGE, MUST_MATCH, setting
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,60 +22,144 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+# The sections of ``poselift train --help``, in order: title -> description.
+GROUPS: dict[str, str | None] = {
+    "data": None,
+    "model": None,
+    "optimisation": None,
+    "augmentation": None,
+    "semi-supervised": "on when unlabeled subjects are given",
+    "multi-view": "consistent training (MCSS) of a pose embedder on synchronised views",
+    "run folder and output": None,
+}
+
+M, C = MUST_MATCH, MAY_CHANGE
+
+
 @dataclass
 class TrainConfig:
-    """Supervised training (the published recipe by default)."""
+    """Supervised training (the published recipe by default).
 
-    model: ModelConfig = field(default_factory=ModelConfig)
-    data: str = "cmu"  # cmu, h36m, humaneva (3dhp: evaluation only)
-    train_dir: str = ""  # cmu: the folder of cmu_*.npz
-    dataset: str = ""  # other datasets: the prepared file (poselift prepare ...)
-    keypoints: str = "gt"  # other datasets: the 2D source to train on (gt, cpn_ft_h36m_dbb, ...)
-    subjects: str = ""  # (labeled) training subjects, comma-separated (default: all / the protocol's)
-    actions: str = ""  # other datasets: only these actions (descriptions), comma-separated
-    subset: float = 1.0  # fraction of each labeled clip used (a contiguous, seeded part)
-    calibration: str = ""  # cameras JSON; empty = the bundled Human3.6M calibration
-    checkpoint_dir: str = "runs/train"
-    epochs: int = 0  # 0 = derive from samples
-    samples: int = 0  # budget in training clips drawn (flipped copies included)
-    batch_size: int = 1024
-    lr: float = 1e-3
-    lr_decay: float = 0.95
-    bn_momentum_start: float = 0.1
-    bn_momentum_end: float = 0.001
-    flip: bool = True
-    stride: int = 1  # frames predicted per training clip (1 = strided twin)
-    frame_stride: int = 1  # keep every n-th target frame
-    downsample: int = 1  # temporal subsampling of the sequences
-    random_cameras: int = 0  # random virtual cameras per clip, besides the rig
-    rig_cameras: bool = True  # view each clip through its subject's Human3.6M rig
-    input_layout: str = "h36m17"  # 2D input joints: h36m17 or coco17
-    detector_noise: bool = False  # synthetic detector noise on the training 2D
-    detector_errors: bool = False  # keypoint offsets, left/right swaps and missed joints on the training 2D
-    body_proportions: bool = False  # each training view on a body of its own size and proportions
-    target: str = "pose"  # "pose" (root-relative joints) or "trajectory" (root in the camera frame)
-    seed: int = 1234
-    threads: int = 0  # torch threads; 0 = torch's default
-    engine: str = "fast"  # strided training: "fast" (matrix products, channels-last) or "reference" (nn.Conv1d)
-    device: str = "cpu"  # cpu, cuda, cuda:N or auto
-    precision: str = "fp32"  # "bf16": mixed precision (autocast; weights and batch norm stay fp32)
-    checkpoint_every: int = 200  # mid-epoch checkpoint every N steps (0 = at epoch ends only)
-    ema: float = 0.999  # decay of the exported weight average (0 = export the raw weights, as published)
-    init: str = ""  # fine-tuning: start from the weights of this model checkpoint (CLI "default": the bundled one)
+    Each setting is declared once, with :func:`poselift.settings.setting`: its default, its
+    flag(s) of ``poselift train`` (or none), help, help group and resume rule. The rule: a
+    setting **must match** on ``--resume`` when the rest of the run depends on it (the model,
+    the data and its 2D source, cameras and subjects, augmentation, losses, schedule and budget,
+    seed, weight average, the weights fine-tuning starts from); it **may change** when it only
+    says where the run computes, how fast or in which number format, or where and how often its
+    progress is written: ``device``, ``threads``, ``engine``, ``precision``, ``checkpoint_dir``,
+    ``checkpoint_every``. :meth:`poselift.train.supervised.Trainer.resume` compares exactly the
+    must-match ones (:func:`poselift.settings.must_match`).
+    """
+
+    model: ModelConfig = setting(factory=ModelConfig, flag=None, group="model", resume=M,
+                                 help="the network (the [model] table; its own flags)")
+    # data
+    data: str = setting("cmu", flag="--data", choices=("cmu", "h36m", "humaneva"), group="data", resume=M,
+                        help="dataset")  # 3dhp: evaluation only
+    train_dir: str = setting("", flag="--train-dir", metavar="DIR", group="data", resume=M,
+                             help="cmu: folder of cmu_*.npz training files (several: comma-separated, e.g. "
+                                  "train,train_extra)")
+    dataset: str = setting("", flag="--dataset", metavar="FILE", group="data", resume=M,
+                           help="h36m/humaneva: the prepared file (poselift prepare ...)")
+    keypoints: str = setting("gt", flag=("-k", "--keypoints"), group="data", resume=M,
+                             help="h36m/humaneva: 2D source (gt, cpn_ft_h36m_dbb, ...)")
+    subjects: str = setting("", flag=("-str", "--subjects"), group="data", resume=M,
+                            help="(labeled) training subjects, comma-separated (default: all / the protocol's)")
+    actions: str = setting("", flag="--actions", group="data", resume=M,
+                           help="only these actions, comma-separated (default: all)")
+    subset: float = setting(1.0, flag="--subset", group="data", resume=M,
+                            help="fraction of each labeled clip to use (a contiguous, seeded part)")
+    calibration: str = setting("", flag="--calibration", metavar="JSON", group="data", resume=M,
+                               help="cameras JSON (default: bundled Human3.6M)")
+    checkpoint_dir: str = setting("runs/train", flag=("--checkpoint-dir", "-c"), metavar="DIR",
+                                  group="run folder and output", resume=C,
+                                  help="the run's folder: checkpoints, config.json, the exported model")
+    # schedule and budget
+    epochs: int = setting(0, flag=("-e", "--epochs"), group="optimisation", resume=M,
+                          help="training epochs (0: derived from --samples)")
+    samples: int = setting(0, flag="--samples", group="optimisation", resume=M,
+                           help="budget in training clips drawn, flipped copies included (0: derived from --epochs)")
+    batch_size: int = setting(1024, flag=("-b", "--batch-size"), group="optimisation", resume=M,
+                              help="training clips per batch")
+    lr: float = setting(1e-3, flag=("-lr", "--learning-rate"), group="optimisation", resume=M,
+                        help="initial learning rate (Adam)")
+    lr_decay: float = setting(0.95, flag=("-lrd", "--lr-decay"), group="optimisation", resume=M,
+                              help="learning-rate factor per epoch")
+    bn_momentum_start: float = setting(0.1, flag=None, group="optimisation", resume=M,
+                                       help="batch-norm momentum in the first epoch (config file only)")
+    bn_momentum_end: float = setting(0.001, flag=None, group="optimisation", resume=M,
+                                     help="batch-norm momentum in the last epoch, decayed exponentially from "
+                                          "bn_momentum_start (config file only)")
+    flip: bool = setting(True, flag="--no-flip", group="augmentation", resume=M, help="no flip augmentation")
+    stride: int = setting(1, flag=("-s", "--stride"), group="optimisation", resume=M,
+                          help="frames predicted per training clip (1: the strided twin)")
+    frame_stride: int = setting(1, flag="--frame-stride", group="data", resume=M,
+                                help="use every n-th frame as a target")
+    downsample: int = setting(1, flag="--downsample", group="data", resume=M,
+                              help="temporal subsampling factor of the sequences")
+    random_cameras: int = setting(0, flag="--random-cameras", group="augmentation", resume=M,
+                                  help="random virtual cameras per clip, besides the rig")
+    rig_cameras: bool = setting(True, flag="--no-rig-cameras", group="augmentation", resume=M,
+                                help="random cameras only (needs --random-cameras)")  # on: each subject's rig
+    input_layout: str = setting("h36m17", flag="--input-layout", choices=("h36m17", "coco17"), group="data",
+                                resume=M, help="2D input joints (coco17: what detectors give)")
+    detector_noise: bool = setting(False, flag="--detector-noise", group="augmentation", resume=M,
+                                   help="synthetic detector noise on training 2D")
+    detector_errors: bool = setting(False, flag="--detector-errors", group="augmentation", resume=M,
+                                    help="also a real detector's failures on training 2D: keypoint offsets from "
+                                         "the joint centres, left/right swaps, missed joints bridged by "
+                                         "interpolation")
+    body_proportions: bool = setting(False, flag="--body-proportions", group="augmentation", resume=M,
+                                     help="each training view on a body of its own size and proportions (bones "
+                                          "rigid within it)")
+    target: str = setting("pose", flag="--target", choices=("pose", "trajectory"), group="model", resume=M,
+                          help="pose: root-relative joints; trajectory: the root in the camera frame (use "
+                               "--joints-out 1)")
+    seed: int = setting(1234, flag="--seed", group="optimisation", resume=M, help="random seed")
+    # where and how fast it runs: may change on resume
+    threads: int = setting(0, flag="--threads", group="optimisation", resume=C,
+                           help="torch threads (0: torch's default)")
+    engine: str = setting("fast", flag="--engine", choices=("fast", "reference"), group="optimisation", resume=C,
+                          help="strided training as matrix products (fast) or plain nn.Conv1d (reference)")
+    device: str = setting("cpu", flag="--device", group="optimisation", resume=C,
+                          help="cpu, cuda, cuda:N or auto")
+    precision: str = setting("fp32", flag="--precision", choices=("fp32", "bf16"), group="optimisation",
+                             resume=C, help="bf16: mixed precision (fast on GPUs and CPUs with AMX/AVX512-BF16)")
+    checkpoint_every: int = setting(200, flag="--checkpoint-every", group="run folder and output", resume=C,
+                                    help="steps between mid-epoch checkpoints (0: at epoch ends only)")
+    ema: float = setting(0.999, flag="--ema", group="optimisation", resume=M,
+                         help="export an exponential moving average of the weights with this decay "
+                              "(0: the raw weights, as published)")
+    init: str = setting("", flag="--init", metavar="CHECKPOINT", group="model", resume=M,
+                        help="fine-tune: start from these weights (a model.safetensors; 'default': the bundled "
+                             "model for --input-layout); the model's settings are the checkpoint's")
     # semi-supervised back-projection (on when unlabeled subjects are given)
-    unlabeled_subjects: str = ""  # subjects whose 2D only is used, comma-separated; "rest" = the other ones
-    warmup: int = 1  # epochs on labeled data only before the unlabeled losses start
-    bone_length: bool = True  # match the unlabeled predictions' mean bone lengths to the labeled ones'
-    linear_projection: bool = False  # project without lens distortion
+    unlabeled_subjects: str = setting("", flag=("-sun", "--subjects-unlabeled"), metavar="SUBJECTS",
+                                      group="semi-supervised", resume=M,
+                                      help="subjects used as 2D only, comma-separated, or 'rest' (the others)")
+    warmup: int = setting(1, flag="--warmup", group="semi-supervised", resume=M,
+                          help="epochs on labeled data only before the unlabeled losses start")
+    bone_length: bool = setting(True, flag="--no-bone-length", group="semi-supervised", resume=M,
+                                help="no bone-length term")  # on: unlabeled mean bone lengths match labeled ones
+    linear_projection: bool = setting(False, flag="--linear-projection", group="semi-supervised", resume=M,
+                                      help="project without lens distortion")
 
     # multi-view consistent training (MCSS) of a pose embedder (model.embed_dim > 0)
-    multiview: bool = False
-    label_fraction: float = 1.0  # fraction of each clip whose 3D is used (a contiguous, seeded part)
-    margin: float = 0.2  # triplet margin on squared distances of unit embeddings
-    window: int = 25  # frames around the anchor that are never negatives (0.5 s at 50 Hz)
-    multiview_weight: float = 1.0  # 0 = the supervised-only baseline (labeled instants only)
-    mining: str = "semihard"  # negatives: "semihard" (farther than the positive) or "hardest"
-    back_projection: bool = False  # multi-view: also the back-projection losses on the unlabeled instants
+    multiview: bool = setting(False, flag="--multiview", group="multi-view", resume=M,
+                              help="train a pose embedder (needs --embed-dim)")
+    label_fraction: float = setting(1.0, flag="--label-fraction", group="multi-view", resume=M,
+                                    help="fraction of each clip whose 3D is used (a contiguous, seeded part)")
+    margin: float = setting(0.2, flag="--margin", group="multi-view", resume=M,
+                            help="triplet margin on squared distances of unit embeddings")
+    window: int = setting(25, flag="--window", group="multi-view", resume=M,
+                          help="frames around the anchor that are never negatives")  # 0.5 s at 50 Hz
+    multiview_weight: float = setting(1.0, flag="--multiview-weight", group="multi-view", resume=M,
+                                      help="weight of the multi-view loss (0: the supervised-only baseline)")
+    mining: str = setting("semihard", flag="--mining", choices=("semihard", "hardest"), group="multi-view",
+                          resume=M, help="negatives farther than the positive (semihard) or the hardest")
+    back_projection: bool = setting(False, flag="--back-projection", group="multi-view", resume=M,
+                                    help="also back-projection (trajectory model, reprojection, bone length) on "
+                                         "unlabeled instants")
 
     @property
     def semi_supervised(self) -> bool:
@@ -90,6 +175,7 @@ class TrainConfig:
         if not isinstance(model, dict):
             raise PoseliftError(f"config key 'model' must be a table of model settings, got {model!r:.40}")
         unknown = [k for k in d if k not in cls.__dataclass_fields__]
+        unknown += [f"model.{k}" for k in model if k not in ModelConfig.__dataclass_fields__]
         if unknown:
             raise PoseliftError(f"unknown config key(s): {', '.join(unknown)}")
         return cls(model=ModelConfig.from_dict(check_types(ModelConfig, model)), **check_types(cls, d))

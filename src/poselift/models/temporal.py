@@ -13,29 +13,66 @@ Input (N, T, J_in, 2), output (N, T', J_out, 3).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 
 from ..errors import PoseliftError
+from ..settings import MUST_MATCH, setting
+
+
+def parse_filter_widths(text: str) -> list[int]:
+    """``-arc/--architecture``: comma-separated odd filter widths such as ``3,3,3``."""
+    from math import prod
+
+    from ..checks import MAX_LAYERS, MAX_RECEPTIVE_FIELD
+
+    bad = PoseliftError(f"-arc/--architecture must be comma-separated odd filter widths, e.g. 3,3,3, at most "
+                        f"{MAX_LAYERS} of them and a receptive field of at most {MAX_RECEPTIVE_FIELD} frames, "
+                        f"got {text!r}")
+    try:
+        widths = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise bad from None
+    if not widths or len(widths) > MAX_LAYERS or any(w < 1 or w % 2 == 0 for w in widths):
+        raise bad
+    if 1 + sum((w - 1) * prod(widths[:i]) for i, w in enumerate(widths)) > MAX_RECEPTIVE_FIELD:
+        raise bad
+    return widths
 
 
 @dataclass
 class ModelConfig:
-    """Architecture of the temporal lifter (names follow the reference release's flags)."""
+    """Architecture of the temporal lifter (names follow the reference release's flags).
 
-    filter_widths: list[int] = field(default_factory=lambda: [3, 3, 3])
-    channels: int = 1024
-    dropout: float = 0.25
-    causal: bool = False
-    dense: bool = False
-    joints_in: int = 17
-    joints_out: int = 17
-    in_features: int = 2
-    embed_dim: int = 0  # > 0: a pose embedder (multi-view training), see :mod:`.embedding`
-    view_dim: int = 8  # pose embedder: size of its view code (camera-relative orientation)
-    pose_from: str = "embedding"  # pose embedder: its pose head reads "embedding" (+ view code) or "trunk" features
+    Each field is declared once with :func:`poselift.settings.setting`: its flag, help and
+    resume rule (every model setting must match on ``--resume``: they are the network)."""
+
+    filter_widths: list[int] = setting(
+        factory=lambda: [3, 3, 3], flag=("-arc", "--architecture"), metavar="W,W,...", parse=parse_filter_widths,
+        group="model", resume=MUST_MATCH,
+        help="filter widths of the temporal convolutions, e.g. 3,3,3 (receptive field 27 frames)")
+    channels: int = setting(1024, flag=("-ch", "--channels"), group="model", resume=MUST_MATCH,
+                            help="channels of each convolution layer")
+    dropout: float = setting(0.25, flag=("-drop", "--dropout"), group="model", resume=MUST_MATCH,
+                             help="dropout probability")
+    causal: bool = setting(False, flag="--causal", group="model", resume=MUST_MATCH,
+                           help="causal convolutions: each output sees only past frames (for streaming)")
+    dense: bool = setting(False, flag="--dense", group="model", resume=MUST_MATCH,
+                          help="dense convolutions (ablation)")
+    joints_in: int = setting(17, flag="--joints-in", group="model", resume=MUST_MATCH, help="2D input joints")
+    joints_out: int = setting(17, flag="--joints-out", group="model", resume=MUST_MATCH,
+                              help="3D output joints (1 for a trajectory model)")
+    in_features: int = setting(2, flag=None, group="model", resume=MUST_MATCH,
+                               help="numbers per input joint (2: its x, y)")
+    embed_dim: int = setting(0, flag="--embed-dim", group="multi-view", resume=MUST_MATCH,
+                             help="embedding size, e.g. 32 (0: no embedder)")  # > 0: a pose embedder, see .embedding
+    view_dim: int = setting(8, flag="--view-dim", group="multi-view", resume=MUST_MATCH,
+                            help="size of the view code beside the embedding")  # camera-relative orientation
+    pose_from: str = setting("embedding", flag="--pose-from", choices=("embedding", "trunk"), group="multi-view",
+                             resume=MUST_MATCH,
+                             help="the pose head reads the embedding + view code or the trunk features")
 
     def __post_init__(self):
         """Every field of its type and within bounds (:data:`poselift.checks.LIMITS`), the

@@ -321,19 +321,16 @@ class Trainer:
         meta = load_checkpoint(path, self.model, self.optimizer)
         if not isinstance(meta.get("state"), dict):
             raise PoseliftError("holds no training state (not a training checkpoint)", path)
+        from ..settings import lookup, must_match
+
         saved = dict(meta.get("train_config") or {})
         mine = self.cfg.to_dict()
-        keys = ("model", "batch_size", "lr", "lr_decay", "seed", "flip", "stride", "frame_stride", "downsample",
-                "random_cameras", "rig_cameras", "input_layout", "detector_noise", "detector_errors",
-                "body_proportions", "target", "epochs", "samples",
-                "train_dir", "ema", "data", "dataset", "keypoints", "subjects", "actions", "subset",
-                "unlabeled_subjects", "warmup", "bone_length", "linear_projection", "multiview", "label_fraction",
-                "margin", "window", "multiview_weight", "back_projection", "mining")
         saved.setdefault("ema", 0.0)  # runs started before weight averaging existed had none
         for k, v in TrainConfig().to_dict().items():  # other settings added since: their defaults
             saved.setdefault(k, v)
         saved["model"] = {**TrainConfig().model.to_dict(), **(saved.get("model") or {})}
-        diff = [k for k in keys if saved.get(k) != mine.get(k)]
+        # exactly the settings the rest of the run depends on (TrainConfig's rule, poselift.settings)
+        diff = [k for k in must_match(TrainConfig) if lookup(saved, k) != lookup(mine, k)]
         if diff:
             raise PoseliftError(f"cannot resume: the run was started with other settings ({', '.join(diff)})", path)
         self.state = TrainState.from_dict(meta["state"])
