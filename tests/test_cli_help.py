@@ -96,3 +96,15 @@ def test_help_formats(command, capsys):
         build_parser().parse_args([command, "--help"])
     assert e.value.code == 0
     assert "(default: None)" not in capsys.readouterr().out
+
+
+def test_help_and_version_do_not_import_torch():
+    """The flags are made from the settings' declarations without loading torch (a second and
+    more): `poselift --version` and `--help` answer at once."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom poselift.cli import build_parser\nbuild_parser()\n"
+            "print(sorted(m for m in ('torch', 'cv2', 'mediapipe') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

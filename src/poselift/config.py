@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import PoseliftError
-from .models.temporal import ModelConfig
+from .models.config import ModelConfig
 from .settings import MAY_CHANGE, MUST_MATCH, setting
 
 if sys.version_info >= (3, 11):

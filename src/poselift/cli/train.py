@@ -14,7 +14,7 @@ from .flags import HelpFormatter, add_setting_flags, flag_map, given_settings
 
 def _configs():
     from ..config import GROUPS, TrainConfig
-    from ..models.temporal import ModelConfig
+    from ..models.config import ModelConfig
 
     return GROUPS, TrainConfig, ModelConfig
 
@@ -71,7 +71,7 @@ def train_config(a):
     over = given_settings(a, TrainConfig)
     model_over = over.get("model", {})
     if model_over:
-        from ..models.temporal import ModelConfig
+        from ..models.config import ModelConfig
 
         ModelConfig.from_dict(model_over)  # the flags together (e.g. too big a model): their own error
     try:  # flags are checked as they are read: what is wrong here comes from the config file
