@@ -4,10 +4,12 @@
 
 Defaults to the bundled demo clip. Detects and lifts once (not timed), then times each part of
 the render on its own (best of ``--repeat``): decoding the input (``iter_frames``, every
-frame), then over the first ``--frames``: resizing the input to the 2D panel, drawing the 2D
-skeleton on it, drawing the 3D panel (:class:`~poselift.render.panel3d.Pose3DPanel`) and
-encoding the side-by-side frames (:class:`~poselift.video.VideoWriter`, libx264); then the
-whole ``render_video`` as ``poselift infer`` calls it, every frame. Prints milliseconds per
+frame) at full size and scaled to the 2D panel by FFmpeg as the render does, then over the
+first ``--frames``: drawing the 2D skeleton on the panel, drawing the 3D panel
+(:class:`~poselift.render.panel3d.Pose3DPanel`) and encoding the side-by-side frames
+(:class:`~poselift.video.VideoWriter`, libx264); then the whole ``render_video`` as ``poselift
+infer`` calls it, every frame: with its stages in threads (the default) and one after another
+(``queue_depth=0``; the same file, checked). Prints milliseconds per
 frame (wall clock and CPU, the CPU summed over threads) and frames/s. ``--presets`` also
 encodes the same frames with other libx264 presets: time, file size and PSNR against the
 frames encoded.
@@ -31,7 +33,7 @@ def main(argv=None) -> int:
     from poselift.demo import demo_clip_path
     from poselift.infer import load_input, reconstruct
     from poselift.render.panel3d import Pose3DPanel
-    from poselift.render.video import PersonDrawing, _bone_colour, _draw_2d, _resize, _rgb, render_video
+    from poselift.render.video import PersonDrawing, _bone_colour, _draw_2d, _rgb, render_video
     from poselift.skeleton import H36M17, get_skeleton
     from poselift.video import VideoWriter, iter_frames
 
@@ -65,19 +67,16 @@ def main(argv=None) -> int:
         k = int(np.argmin(walls))
         return walls[k], cpus[k]
 
-    sources: list[np.ndarray] = []  # the first few input frames, for the resize
-
-    def decode():
-        sources.clear()
-        for frame in iter_frames(a.video, max_frames=n):
-            if len(sources) < 20:
-                sources.append(frame)
-
-    timings = {"decode": best(decode)}
+    small: list[np.ndarray] = []  # the first input frames, scaled to the panel
     m = min(n, a.frames)
-    small: list[np.ndarray] = []
-    timings["resize"] = best(lambda: (small.clear(), small.extend(_resize(sources[t % len(sources)], left_w, height)
-                                                                  for t in range(m))))
+
+    def decode(size=None):
+        small.clear()
+        for frame in iter_frames(a.video, max_frames=n, size=size):
+            if len(small) < m:
+                small.append(frame)
+
+    timings = {"decode": best(decode), "decode to panel": best(lambda: decode((left_w, height)))}
     out = np.empty((m, height, left_w + height, 3), np.uint8)
 
     def overlay():
@@ -105,17 +104,22 @@ def main(argv=None) -> int:
             sizes[preset] = path.stat().st_size
             mse = np.mean([np.mean((f.astype(np.float32) - g) ** 2) for f, g in zip(iter_frames(path), out)])
             quality[preset] = float(10 * np.log10(255 ** 2 / mse))
-        timings["whole render"] = best(lambda: render_video(
-            Path(tmp) / "render.mp4", a.video, rec.keypoints, skeleton, motion.positions_world, rec.fps,
-            overwrite=True, progress=False, image_size=(rec.width, rec.height), frames=motion.frames,
-            filled=motion.filled, filled_2d=motion.filled_2d, height=a.height))
+        renders = {}
+        for name, depth in (("whole render", None), ("render, 1 thread", 0)):
+            renders[name] = Path(tmp) / f"render{depth}.mp4"
+            kw = {} if depth is None else {"queue_depth": depth}
+            timings[name] = best(lambda: render_video(
+                renders[name], a.video, rec.keypoints, skeleton, motion.positions_world, rec.fps,
+                overwrite=True, progress=False, image_size=(rec.width, rec.height), frames=motion.frames,
+                filled=motion.filled, filled_2d=motion.filled_2d, height=a.height, **kw))
+        same = renders["whole render"].read_bytes() == renders["render, 1 thread"].read_bytes()
 
     print(f"{a.video}: {n} frames, {rec.width}x{rec.height} -> {left_w + height}x{height}, best of {a.repeat}"
           f" (parts after decode: the first {m} frames)")
     print(f"{'part':<20}{'ms/frame':>10}{'CPU ms':>8}{'frames/s':>10}")
     per_frame = {}
     for k, (wall, cpu) in timings.items():
-        count = n if k in ("decode", "whole render") else m
+        count = m if k in ("2D overlay", "3D panel") or k.startswith("encode ") else n
         per_frame[k] = (1000 * wall / count, 1000 * cpu / count)
         extra = ""
         if k.startswith("encode "):
@@ -123,9 +127,10 @@ def main(argv=None) -> int:
             extra = f"   {sizes[preset] / 1024:.0f} KiB, {sizes[preset] * 8 * rec.fps / m / 1e6:.2f} Mbit/s, " \
                     f"PSNR {quality[preset]:.1f} dB"
         print(f"{k:<20}{per_frame[k][0]:>10.2f}{per_frame[k][1]:>8.2f}{1000 / per_frame[k][0]:>10.1f}{extra}")
+    print(f"threaded and one-thread renders {'byte for byte the same' if same else 'DIFFER'}")
     if a.json:
         Path(a.json).write_text(json.dumps({
-            "video": a.video, "frames": n, "size": [left_w + height, height],
+            "video": a.video, "same_file": same, "frames": n, "size": [left_w + height, height],
             "ms_per_frame": {k: w for k, (w, _) in per_frame.items()},
             "cpu_ms_per_frame": {k: c for k, (_, c) in per_frame.items()},
             "encoded_bytes": sizes, "psnr_db": quality}, indent=2) + "\n")

@@ -4,15 +4,21 @@
 
 Defaults to the bundled demo clip. Each stage is timed on its own (best of ``--repeat``
 runs; models are loaded inside the timed stage, as a user's single call would):
-detection (decode + MediaPipe BlazePose + tracking), lifting (gap filling + pose model +
-trajectory model), exports (npz, json, csv, bvh, html) and the mp4 render. Prints frames/s
-per stage and in total, and how much lifting adds to detection time.
+detection (decode + MediaPipe BlazePose + tracking; the decoding in its own thread, as
+``poselift infer`` runs it), lifting (gap filling + pose model + trajectory model), exports
+(npz, json, csv, bvh, html) and the mp4 render. Then the whole of ``poselift infer`` (the
+Python call behind it, into a temporary folder) twice: as shipped, its stages overlapping
+(:mod:`poselift.background`), and with every stage one after another
+(``POSELIFT_QUEUE_DEPTH=0``). The runs are interleaved (one of each per repeat) so that a
+change in the machine's load touches them alike. Prints frames/s per stage, both totals and
+the pipelined total as a fraction of detection alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -23,7 +29,7 @@ def main(argv=None) -> int:
     import torch
 
     from poselift.demo import demo_clip_path
-    from poselift.infer import load_input, reconstruct
+    from poselift.infer import infer, load_input, reconstruct
     from poselift.render.export import export_all
     from poselift.render.video import render_video
     from poselift.skeleton import get_skeleton
@@ -54,18 +60,37 @@ def main(argv=None) -> int:
                                              motion.positions_world, rec.fps, overwrite=True, progress=False,
                                              image_size=(rec.width, rec.height), frames=motion.frames,
                                              filled=motion.filled, filled_2d=motion.filled_2d))
+        totals: dict[str, list[float]] = {"pipelined": [], "sequential": [], "detection": []}
+        for _ in range(a.repeat):  # interleaved: detection alone, then the whole run both ways
+            for name, depth in (("detection", None), ("pipelined", None), ("sequential", "0")):
+                os.environ.pop("POSELIFT_QUEUE_DEPTH", None)
+                if depth is not None:
+                    os.environ["POSELIFT_QUEUE_DEPTH"] = depth
+                t0 = time.perf_counter()
+                if name == "detection":
+                    load_input(a.video, progress=False)
+                else:
+                    infer(a.video, Path(tmp) / name, overwrite=True, progress=False)
+                totals[name].append(time.perf_counter() - t0)
+        os.environ.pop("POSELIFT_QUEUE_DEPTH", None)
+    t_det = min(t_det, *totals["detection"])
     n = len(rec.positions_cam)
     stages = {"detection": t_det, "lifting": t_lift, "exports": t_exp, "render": t_ren}
-    total = sum(stages.values())
+    whole = {k: min(totals[k]) for k in ("pipelined", "sequential")}
     print(f"{a.video}: {n} frames, {rec.width}x{rec.height}, {a.threads} threads, best of {a.repeat}")
-    print(f"{'stage':<12}{'seconds':>9}{'frames/s':>10}")
+    print(f"{'stage':<22}{'seconds':>9}{'frames/s':>10}")
     for k, t in stages.items():
-        print(f"{k:<12}{t:>9.2f}{n / t:>10.1f}")
-    print(f"{'total':<12}{total:>9.2f}{n / total:>10.1f}")
-    print(f"lifting adds {100 * t_lift / t_det:.1f}% to detection time (trajectory: {rec.trajectory})")
+        print(f"{k:<22}{t:>9.2f}{n / t:>10.1f}")
+    print(f"{'sum of the stages':<22}{sum(stages.values()):>9.2f}{n / sum(stages.values()):>10.1f}")
+    for k, t in whole.items():
+        print(f"{'total, ' + k:<22}{t:>9.2f}{n / t:>10.1f}")
+    print(f"pipelined total: {t_det / whole['pipelined']:.2f} x detection-alone frames/s "
+          f"(sequential {t_det / whole['sequential']:.2f} x); lifting adds {100 * t_lift / t_det:.1f}% to detection "
+          f"time (trajectory: {rec.trajectory})")
     if a.json:
         Path(a.json).write_text(json.dumps({"video": a.video, "frames": n, "threads": a.threads,
-                                            "seconds": stages, "total_seconds": total,
+                                            "seconds": stages, "total_seconds": whole,
+                                            "total_over_detection_fps": t_det / whole["pipelined"],
                                             "lift_over_detection": t_lift / t_det}, indent=2) + "\n")
     return 0
 

@@ -29,7 +29,7 @@ import poselift
 LAYERS: list[tuple[str, str, tuple[str, ...]]] = [
     ("base", "errors, checks of numbers and names, all-or-nothing outputs, bundled files, safe file "
              "reading and writing, the declaration of a run setting",
-     ("", "errors", "_array", "checks", "transaction", "assets_path", "data.filetype", "data.formats", "settings")),
+     ("", "errors", "_array", "background", "checks", "transaction", "assets_path", "data.filetype", "data.formats", "settings")),
     ("geometry", "pure functions on arrays: joint layouts, cameras, the model input encoding, rotations, "
                  "metrics, bones, "
                  "triangulation, smoothing, fusion, root placement",

@@ -165,6 +165,7 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
     """
     from tqdm.auto import tqdm
 
+    from ..background import ahead
     from ..video import iter_timed_frames, probe
 
     path = Path(path)
@@ -182,7 +183,7 @@ def detect_video(path, detector: Detector, person: PersonChoice = 0, progress: b
             detector.start(person, fps=info.fps)
         bar = tqdm(total=total, unit="frame", desc=f"2D {detector.name}", disable=not progress, leave=False)
         with bar:
-            for frame, t in iter_timed_frames(path, max_frames=max_frames):
+            for frame, t in ahead(iter_timed_frames(path, max_frames=max_frames), name="decode"):  # decoded in a thread
                 times.append(t)
                 dets = frame_detections(detector, frame, num_joints)
                 frames.append(dets[:1] if tracker else dets)
@@ -241,6 +242,7 @@ def detect_people(path, detector: Detector, progress: bool = True, max_frames: i
     seen in fewer than ``min_frames`` frames (default: a third of a second) are left out."""
     from tqdm.auto import tqdm
 
+    from ..background import ahead
     from ..video import iter_timed_frames, probe
     from .multitrack import appearance, track_people
 
@@ -256,7 +258,7 @@ def detect_people(path, detector: Detector, progress: bool = True, max_frames: i
     try:
         with tqdm(total=total, unit="frame", desc=f"2D {detector.name}, everyone", disable=not progress,
                   leave=False) as bar:
-            for frame, t in iter_timed_frames(path, max_frames=max_frames):
+            for frame, t in ahead(iter_timed_frames(path, max_frames=max_frames), name="decode"):  # decoded in a thread
                 times.append(t)
                 raw = detector.detect(frame)
                 world_all = list(getattr(detector, "world_landmarks_all", None) or [None] * len(raw))

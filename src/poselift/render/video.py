@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..background import Behind, ahead
 from ..errors import PoseliftError
 from ..skeleton import H36M17, Skeleton, get_skeleton
 from .style import (FILLED_GREY, GRID_STEP, PANEL_BG, PERSON_COLOURS, VIEW_HALF, PersonDrawing,  # noqa: F401
@@ -20,18 +21,6 @@ from .style import (FILLED_GREY, GRID_STEP, PANEL_BG, PERSON_COLOURS, VIEW_HALF,
 
 def _skeleton(layout) -> Skeleton:
     return layout if isinstance(layout, Skeleton) else get_skeleton(layout)
-
-
-def _resize(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``frame`` resized to ``width`` x ``height``: averaged down by the largest whole factor
-    first (OpenCV's fast path: no aliasing), then bilinear for the rest (less than 2x). As
-    smooth as a full area average at a seventh of its cost."""
-    import cv2
-
-    k = int(min(frame.shape[1] / width, frame.shape[0] / height))
-    if k >= 2:
-        frame = cv2.resize(frame, (frame.shape[1] // k, frame.shape[0] // k), interpolation=cv2.INTER_AREA)
-    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _draw_2d(image, keypoints: np.ndarray, skeleton: Skeleton, scale: float, colours, filled=None,
@@ -93,7 +82,7 @@ def render_video(path, video_path, keypoints_2d: np.ndarray, layout, poses_3d: n
 def render_people(path, video_path, people: list[PersonDrawing], layout, fps: float | None = None,
                   overwrite: bool = False, gif_path=None, progress: bool = True, *, height: int = 720,
                   image_size: tuple[int, int] | None = None, degrees_per_second: float = 10.0, elev: float = 15.0,
-                  gif_width: int = 480, gif_fps: float = 12.0, frames=None) -> int:
+                  gif_width: int = 480, gif_fps: float = 12.0, frames=None, queue_depth: int | None = None) -> int:
     """Render an mp4 (and optionally a GIF) of the 2D input and the 3D result of one or several
     people (:class:`PersonDrawing`, all with the same number of rows); returns the frame count.
 
@@ -114,6 +103,11 @@ def render_people(path, video_path, people: list[PersonDrawing], layout, fps: fl
     panel keeps the video's aspect, the 3D panel is square). ``gif_path`` also writes an
     animated GIF, ``gif_width`` wide at about ``gif_fps``. Files are written atomically;
     ``overwrite=False`` refuses existing ones (before any rendering).
+
+    Decoding (scaled to the panel by FFmpeg) and encoding run in threads beside the drawing,
+    ``queue_depth`` frames between stages (default
+    :func:`~poselift.background.queue_depth`; 0: one after another in this thread; the file
+    is the same either way).
     """
     from tqdm.auto import tqdm
 
@@ -161,9 +155,7 @@ def render_people(path, video_path, people: list[PersonDrawing], layout, fps: fl
         if info.frames_exact and info.frames < first + count:
             raise PoseliftError(f"video has {info.frames} frames but there are {first + count} poses to draw",
                                 video_path)
-        source = iter_frames(video_path, max_frames=first + count)
-        for _ in range(first):  # a trimmed reconstruction starts later in the video
-            next(source, None)
+        source = None  # opened below, once the panel's size is known
     else:
         if image_size is not None:
             src_w, src_h = (int(v) for v in image_size)
@@ -178,6 +170,11 @@ def render_people(path, video_path, people: list[PersonDrawing], layout, fps: fl
     left_w = max(2, int(round(src_w * scale)))
     left_w += left_w % 2
     out_w = left_w + height
+    if video_path is not None:  # decoded (and scaled to the panel) in a thread, a few frames ahead
+        source = ahead(iter_frames(video_path, max_frames=first + count, size=(left_w, height)), depth=queue_depth,
+                       name="render-decode")
+        for _ in range(first):  # a trimmed reconstruction starts later in the video
+            next(source, None)
 
     import cv2
     from PIL import Image
@@ -191,18 +188,24 @@ def render_people(path, video_path, people: list[PersonDrawing], layout, fps: fl
     gif_h = int(round(height * min(1.0, gif_width / out_w)))
     gif_w = int(round(out_w * gif_h / height))
     blank = Image.new("RGB", (left_w, height), (24, 24, 24))
-    image = np.empty((height, out_w, 3), np.uint8)  # each frame is drawn into this
+    def encode(item: tuple[int, np.ndarray]) -> None:
+        t, frame = item
+        mp4.write(frame)
+        if gif is not None and t % gif_step == 0:
+            gif.write(cv2.resize(frame, (gif_w, gif_h), interpolation=cv2.INTER_AREA))
+
     try:
         with VideoWriter(path, fps, out_w, height, overwrite=overwrite) as mp4, \
                 _maybe(GifWriter(gif_path, fps / gif_step, overwrite=overwrite) if gif_path else None) as gif, \
-                tqdm(total=count, unit="frame", desc="render", disable=not progress, leave=False) as bar:
+                tqdm(total=count, unit="frame", desc="render", disable=not progress, leave=False) as bar, \
+                Behind(encode, depth=queue_depth, name="render-encode") as encoder:  # encoded in a thread
             for t in range(count):
                 if source is not None:
                     frame = next(source, None)
                     if frame is None:
                         raise PoseliftError(f"video ended after {first + t} frames but there are {first + count} "
                                             "poses to draw", video_path)
-                    left = Image.fromarray(_resize(frame, left_w, height))
+                    left = Image.fromarray(frame)
                 else:
                     left = blank.copy()
                 present = [np.isfinite(pp.poses[t]).any() for pp in people]
@@ -221,11 +224,10 @@ def render_people(path, video_path, people: list[PersonDrawing], layout, fps: fl
                     title += "   (filled)"
                 elif len(people) > 1:
                     title += f"   {sum(present)} of {len(people)} people"
+                image = np.empty((height, out_w, 3), np.uint8)  # a new one: the last is still being encoded
                 image[:, :left_w] = np.asarray(left)
                 panel.draw(t, azim, title, out=image[:, left_w:])
-                mp4.write(image)
-                if gif is not None and t % gif_step == 0:
-                    gif.write(cv2.resize(image, (gif_w, gif_h), interpolation=cv2.INTER_AREA))
+                encoder.put((t, image))
                 bar.update(1)
     finally:
         if source is not None:
