@@ -1,5 +1,6 @@
-"""Accuracy of realtime lifting in bf16 against fp32, on the bundled demo sequence (CMU 02_05,
-known 3D): root-relative MPJPE of each, and how far apart the two are.
+"""Accuracy of realtime lifting in bf16 and int8 against fp32, on the bundled demo sequence (CMU 02_05,
+known 3D): root-relative MPJPE of each, and how far each reduced precision is from fp32
+(every joint with its root: the trajectory model's root too).
 
     python benchmarks/realtime_precision.py
 """
@@ -18,15 +19,17 @@ def main() -> None:
     width, height = (int(v) for v in d["res"])
     gt_rel = gt - gt[:, :1]
     out = {}
-    for precision in ("fp32", "bf16"):
+    for precision in ("fp32", "bf16", "int8"):
         rt = RealtimeLifter("h36m17", width, height, precision=precision)
         res = [r for k, s in zip(kp, sc) if (r := rt.push(k, s)) is not None] + rt.flush()
         out[precision] = np.stack([r[0] for r in res])
         rel = out[precision] - out[precision][:, :1]
         print(f"{precision}: MPJPE {1000 * np.linalg.norm(rel - gt_rel, axis=-1).mean():.2f} mm "
               f"({len(rel)} frames, H3.6M-17 lifter, root-relative)")
-    gap = 1000 * np.linalg.norm(out["bf16"] - out["fp32"], axis=-1)
-    print(f"bf16 against fp32, every joint with its root: mean {gap.mean():.2f} mm, max {gap.max():.2f} mm")
+    for precision in ("bf16", "int8"):
+        gap = 1000 * np.linalg.norm(out[precision] - out["fp32"], axis=-1)
+        print(f"{precision} against fp32, every joint with its root: mean {gap.mean():.2f} mm, "
+              f"max {gap.max():.2f} mm")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""Accuracy of streaming in bf16 against fp32 on CMU-17 val: the bundled Human3.6M-17 lifter
-(27 frames, symmetric; no 243-frame trained model is bundled) run frame by frame through
-:class:`poselift.Stream` in fp32 and in bf16 (every layer but the output one), input gt 2D,
+"""Accuracy of streaming in bf16 and int8 against fp32 on CMU-17 val: the bundled Human3.6M-17
+lifter (27 frames, symmetric; no 243-frame trained model is bundled) run frame by frame through
+:class:`poselift.Stream` in fp32, in bf16 and in int8 (every layer but the output one), input gt 2D,
 no flip averaging (a stream sees each frame once). MPJPE (mm, as ``poselift evaluate``
 scores it) of each, their difference, and the offline fp32 model without flip averaging as
 a check that the fp32 stream reproduces it.
@@ -45,15 +45,17 @@ def main() -> None:
     if a.subjects:
         subjects = [s for s in subjects if s.subject in set(a.subjects)]
     streams = {}
-    sums = {"offline_fp32": 0.0, "fp32": 0.0, "bf16": 0.0}
-    gap_sum, gap_max, frames, seconds = 0.0, 0.0, 0, {"fp32": 0.0, "bf16": 0.0}
+    low = ("bf16", "int8")
+    sums = {"offline_fp32": 0.0, "fp32": 0.0, **{k: 0.0 for k in low}}
+    gap_sum, gap_max, frames, seconds = dict.fromkeys(low, 0.0), dict.fromkeys(low, 0.0), 0, \
+        dict.fromkeys(("fp32", *low), 0.0)
     for subj in subjects:
         cams = range(len(subj.cameras))
         for _, _, _, sl in subj.clip_slices():
             x2d = np.stack([bench_inputs(subj, c, sl, "gt", "h36m17") for c in cams]).astype(np.float32)
             target = np.stack([root_relative(subj.positions_3d_camera[c, sl].astype(np.float64)) for c in cams])
             out = {"offline_fp32": np.stack([predict_sequence(model, x, flip_test=False) for x in x2d])}
-            for precision in ("fp32", "bf16"):
+            for precision in ("fp32", *low):
                 key = (precision, len(cams))
                 if key not in streams:
                     streams[key] = Stream(model, batch=len(cams), threads=a.threads, precision=precision)
@@ -65,23 +67,27 @@ def main() -> None:
                 out[precision] = np.stack(res, axis=1)  # (cams, T, J, 3)
             for k in sums:
                 sums[k] += sum(mpjpe_frames(out[k][c].astype(np.float64), target[c]).sum() for c in cams)
-            gap = 1000 * np.linalg.norm(out["bf16"].astype(np.float64) - out["fp32"], axis=-1)
-            gap_sum += gap.mean(axis=-1).sum()
-            gap_max = max(gap_max, float(gap.max()))
+            for k in low:
+                gap = 1000 * np.linalg.norm(out[k].astype(np.float64) - out["fp32"], axis=-1)
+                gap_sum[k] += gap.mean(axis=-1).sum()
+                gap_max[k] = max(gap_max[k], float(gap.max()))
             frames += x2d.shape[0] * x2d.shape[1]
     rows = {k: 1000 * v / frames for k, v in sums.items()}  # m -> mm
-    rows.update(bf16_change_mm=rows["bf16"] - rows["fp32"],
-                stream_vs_offline_fp32_mm=rows["fp32"] - rows["offline_fp32"],
-                bf16_vs_fp32_pose_gap_mean_mm=gap_sum / frames, bf16_vs_fp32_pose_gap_max_mm=gap_max,
+    for k in low:
+        rows[f"{k}_change_mm"] = rows[k] - rows["fp32"]
+        rows[f"{k}_vs_fp32_pose_gap_mean_mm"] = gap_sum[k] / frames
+        rows[f"{k}_vs_fp32_pose_gap_max_mm"] = gap_max[k]
+    rows.update(stream_vs_offline_fp32_mm=rows["fp32"] - rows["offline_fp32"],
                 frames=frames, subjects=[s.subject for s in subjects], checkpoint=str(ck),
                 stream_ms_per_step={k: 1000 * v / (frames / len(cams)) for k, v in seconds.items()})
     print(f"bundled Human3.6M-17 lifter (27 frames), CMU-17 val {', '.join(rows['subjects'])}, input gt, "
           f"no flip averaging, {frames} frames (camera views):")
     print(f"  offline fp32  MPJPE {rows['offline_fp32']:.3f} mm")
     print(f"  stream fp32   MPJPE {rows['fp32']:.3f} mm  (stream - offline {rows['stream_vs_offline_fp32_mm']:+.4f})")
-    print(f"  stream bf16   MPJPE {rows['bf16']:.3f} mm  (bf16 - fp32 {rows['bf16_change_mm']:+.3f} mm)")
-    print(f"  bf16 vs fp32 poses: mean {rows['bf16_vs_fp32_pose_gap_mean_mm']:.3f} mm, "
-          f"max {rows['bf16_vs_fp32_pose_gap_max_mm']:.2f} mm")
+    for k in low:
+        print(f"  stream {k}   MPJPE {rows[k]:.3f} mm  ({k} - fp32 {rows[k + '_change_mm']:+.3f} mm; poses "
+              f"{rows[k + '_vs_fp32_pose_gap_mean_mm']:.3f} mm apart on average, "
+              f"{rows[k + '_vs_fp32_pose_gap_max_mm']:.2f} mm at most)")
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1) + "\n")
 

@@ -39,3 +39,5 @@ def test_streaming_against_the_reference_single_frame_model():
     assert abs(r["stream_ratio_243_strided"] - r["stream_fps_243"] / r["stream_strided_fps_243"]) < 1e-9
     assert abs(r["stream_ratio_243_bf16_strided"] - r["stream_fps_243_bf16"] / r["stream_strided_fps_243"]) < 1e-9
     assert r["stream_weight_mb_243_bf16"] < 0.6 * r["stream_weight_mb_243"]  # the output layer stays fp32
+    assert abs(r["stream_ratio_243_int8_strided"] - r["stream_fps_243_int8"] / r["stream_strided_fps_243"]) < 1e-9
+    assert r["stream_weight_mb_243_int8"] < 0.35 * r["stream_weight_mb_243"]  # a quarter, and the fp32 extras

@@ -116,6 +116,20 @@ def test_bf16_stream_is_close_to_fp32_and_fp32_is_unchanged():
     assert gap.mean() > 0  # it did run in reduced precision
 
 
+def test_int8_stream_is_close_to_fp32():
+    model = _model(filter_widths=[3, 3, 3], causal=True, channels=64)
+    seq = np.random.default_rng(7).normal(size=(60, 17, 2)).astype(np.float32)
+    fp32, low = Stream(model), Stream(model, precision="int8")
+    out32 = np.stack([fp32.push(f) for f in seq])
+    out8 = np.stack([low.push(f) for f in seq])
+    assert out8.dtype == np.float32 and np.isfinite(out8).all()
+    scale = np.linalg.norm(out32, axis=-1).mean()
+    gap = np.linalg.norm(out8 - out32, axis=-1)
+    assert 0 < gap.mean() < 0.03 * scale, (gap.mean(), scale)  # 8-bit weights and inputs: about 1% off
+    assert low.weight_bytes() < 0.35 * fp32.weight_bytes()  # a byte a weight; scales and biases in fp
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # the model handed in is left as it was
+
+
 def test_stream_precision_is_checked():
     with pytest.raises(PoseliftError, match="precision"):
         Stream(_model(filter_widths=[3], causal=True), precision="fp16")

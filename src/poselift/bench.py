@@ -184,11 +184,14 @@ def memory_copy_gbps() -> float:
     return 2 * src.numel() * src.element_size() / sec / 1e9
 
 
+LOW_PRECISIONS = ("bf16", "int8")  # the streams' reduced-precision paths, reported apart from fp32
+
+
 def bench_streaming(opt: BenchOptions, frames: int = 243) -> dict:
     """Streaming at batch 1 against the re-run dilated model (naive) and against the
     reference release's single-frame model (``TemporalModelOptimized1f``: here the strided twin,
-    straightforward path, one call per new frame on its last ``receptive_field`` frames), fp32
-    and bf16 streams; at batch 16 against the naive approach."""
+    straightforward path, one call per new frame on its last ``receptive_field`` frames), fp32,
+    bf16 and int8 streams; at batch 16 against the naive approach."""
     from .models.build import build_model
     from .models.temporal import ModelConfig, TemporalModel
     from .stream import Stream
@@ -204,7 +207,8 @@ def bench_streaming(opt: BenchOptions, frames: int = 243) -> dict:
         window = torch.randn(batch, model.receptive_field, 17, 2)
         streams = {"stream": Stream(model, batch=batch)}
         if batch == 1:
-            streams["stream_bf16"] = Stream(model, batch=batch, precision="bf16")
+            for precision in LOW_PRECISIONS:
+                streams[f"stream_{precision}"] = Stream(model, batch=batch, precision=precision)
         naive_calls = max(3, opt.stream_frames // 20)
 
         def run_stream(stream):
@@ -235,17 +239,18 @@ def bench_streaming(opt: BenchOptions, frames: int = 243) -> dict:
         out[f"stream_ratio_{frames}{tag}"] = step_naive / step_stream
         if batch == 1:
             step_strided = sec["strided"] / opt.stream_frames
-            step_bf16 = sec["stream_bf16"] / opt.stream_frames
             out[f"stream_strided_fps_{frames}"] = 1 / step_strided
-            out[f"stream_fps_{frames}_bf16"] = 1 / step_bf16
-            out[f"stream_latency_ms_{frames}_bf16"] = 1000 * step_bf16
             out[f"stream_ratio_{frames}_strided"] = step_strided / step_stream
-            out[f"stream_ratio_{frames}_bf16_strided"] = step_strided / step_bf16
             gbps = memory_copy_gbps()
             out["memory_copy_gbps"] = gbps
-            for k, step in (("", step_stream), ("_bf16", step_bf16)):
-                nbytes = sum(t.numel() * t.element_size() for layer in streams["stream" + k].model.layers()
-                             for t in (layer.weight, layer.bias))
+            steps = {"": step_stream}
+            for precision in LOW_PRECISIONS:
+                step = steps[f"_{precision}"] = sec[f"stream_{precision}"] / opt.stream_frames
+                out[f"stream_fps_{frames}_{precision}"] = 1 / step
+                out[f"stream_latency_ms_{frames}_{precision}"] = 1000 * step
+                out[f"stream_ratio_{frames}_{precision}_strided"] = step_strided / step
+            for k, step in steps.items():
+                nbytes = streams["stream" + k].weight_bytes()
                 out[f"stream_weight_mb_{frames}{k}"] = nbytes / 1e6
                 out[f"stream_bandwidth_fraction_{frames}{k}"] = nbytes / step / (gbps * 1e9)
     return out
@@ -367,6 +372,8 @@ KEY_ROWS = [  # (label, key of the optimised figure, key of the straightforward 
      "stream_strided_fps_243", "stream_ratio_243_strided", "frames/s"),
     ("streaming, batch 1, vs the reference's strided single-frame model, bf16", "stream_fps_243_bf16",
      "stream_strided_fps_243", "stream_ratio_243_bf16_strided", "frames/s"),
+    ("streaming, batch 1, vs the reference's strided single-frame model, int8", "stream_fps_243_int8",
+     "stream_strided_fps_243", "stream_ratio_243_int8_strided", "frames/s"),
     ("streaming, batch 16", "stream_fps_243_b16", "stream_naive_fps_243_b16", "stream_ratio_243_b16", "frames/s"),
 ]
 
@@ -385,12 +392,14 @@ def format_table(result: dict) -> str:
                      f"fp32 matrix-product rate ({result['peak_matmul_gflops_fp32']:.0f} GFLOP/s)")
     if "stream_latency_ms_243" in result:
         extra.append(f"stream latency {result['stream_latency_ms_243']:.2f} ms per frame (batch 1)")
-    if "stream_bandwidth_fraction_243_bf16" in result:
-        extra.append(f"a batch-1 stream reads its weights ({result['stream_weight_mb_243']:.0f} MB fp32, "
-                     f"{result['stream_weight_mb_243_bf16']:.0f} MB bf16) once per frame: "
-                     f"{100 * result['stream_bandwidth_fraction_243']:.0f}% (fp32) and "
-                     f"{100 * result['stream_bandwidth_fraction_243_bf16']:.0f}% (bf16) of the measured memory "
-                     f"copy bandwidth ({result['memory_copy_gbps']:.0f} GB/s)")
+    if "stream_bandwidth_fraction_243_int8" in result:
+        kinds = ("", "_bf16", "_int8")
+        extra.append("a batch-1 stream reads its weights ("
+                     + ", ".join(f"{result['stream_weight_mb_243' + k]:.0f} MB {k[1:] or 'fp32'}" for k in kinds)
+                     + ") once per frame: "
+                     + ", ".join(f"{100 * result['stream_bandwidth_fraction_243' + k]:.0f}% ({k[1:] or 'fp32'})"
+                                 for k in kinds)
+                     + f" of the measured memory copy bandwidth ({result['memory_copy_gbps']:.0f} GB/s)")
     if "data_clips_per_s_243" in result:
         extra.append(f"data pipeline {result['data_clips_per_s_243']:,.0f} clips/s")
     lines.append("")

@@ -15,7 +15,8 @@ Precision: the streams run in bf16 by default (``precision``, ``--precision``), 
 but the output one, which stays fp32 (bf16 steps are 1/256 of a value: 3 cm at a root 5 m
 away). The lifting is memory-bound at batch 2 (the weights are read once per frame), and bf16
 halves what is read: 2.7x faster on this CPU, 0.02 mm MPJPE on the bundled demo sequence
-(``benchmarks/realtime_precision.py``).
+(``benchmarks/realtime_precision.py``). ``int8`` (:class:`~poselift.stream.Stream`) reads a
+quarter of fp32's bytes with more rounding.
 
 Threads: the lifting runs on one torch thread by default (``threads=1``, ``--threads``): a
 frame's work is too small to share, and with more threads it stalls whenever other work
@@ -90,38 +91,29 @@ class RealtimeLifter:
     def __init__(self, layout: str, width: int, height: int, checkpoint=None, focal: float | None = None,
                  flip: bool = True, trajectory: str = "auto", min_score: float = 0.3, threads: int | None = 1,
                  precision: str = "bf16"):
-        import torch
-
         from .encode import encoder_for, intrinsic_encoder
         from .infer import Lifter, TrajectoryModel
         from .models.bundled import trajectory_checkpoint
-        from .stream import Stream, check_threads
+        from .stream import PRECISIONS, Stream, check_threads
 
         from .checks import image_size, in_range
 
         self.threads = check_threads(threads)
         width, height = image_size(width, height)
         min_score = in_range("min_score", min_score, 0, 1)
-        if precision not in ("fp32", "bf16"):
-            raise PoseliftError(f"precision must be fp32 or bf16, got {precision!r}")
+        if precision not in PRECISIONS:
+            raise PoseliftError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.precision = precision
-
-        def prepare(model):  # bf16: every layer but the output one (module docstring)
-            from .models.folded import FoldedLifter
-
-            if precision == "bf16" and isinstance(model, FoldedLifter):
-                return model.to_dtype(torch.bfloat16, output=torch.float32)
-            return model
 
         self.layout, self.width, self.height, self.flip = layout, width, height, flip
         lifter = Lifter(checkpoint, layout=layout)  # checks the model is a Human3.6M-17 pose lifter
         if lifter.layout_in != layout:
             raise PoseliftError(f"the model takes {lifter.layout_in} keypoints but the input is {layout}", lifter.path)
         batch = 2 if flip else 1
-        self.pose = Stream(prepare(lifter.model), batch=batch)
+        self.pose = Stream(lifter.model, batch=batch, precision=precision)
         traj_path = trajectory_checkpoint(layout, trajectory)
         traj = None if traj_path is None else TrajectoryModel(traj_path)
-        self.trajectory = None if traj is None else Stream(prepare(traj.model), batch=batch)
+        self.trajectory = None if traj is None else Stream(traj.model, batch=batch, precision=precision)
         if self.trajectory is not None and self.trajectory.latency != self.pose.latency:
             raise PoseliftError("the trajectory and pose models differ in latency")
         # each model's input encoding (its checkpoint's input_norm); reprojection's (px - c) / f
