@@ -3,10 +3,13 @@
     python benchmarks/speed.py                      # everything, batch 1024 (about 10 min on 2 cores)
     python benchmarks/speed.py --quick              # a smoke run
     python benchmarks/speed.py --device cuda        # on a GPU (training and inference)
+    python benchmarks/speed.py --load 2 --out runs/speed_load   # while 2 busy processes compete
 
 1. ``poselift bench`` (see :mod:`poselift.bench`): training, inference, streaming, data
    pipeline and peak memory, each optimised path against the straightforward one in the same
-   run; written to ``--out``/bench.json and printed as the README's table.
+   run; written to ``--out``/bench.json and printed as the README's table. With ``--load N``,
+   N processes spin in a pure-Python busy loop (``benchmarks/realtime_load.py``'s load) from
+   before the first measurement until after the last: the figures on a busy machine.
 2. Accuracy of the fast paths on CMU-17 val (skipped without ``../shared/data``): the bundled
    Human3.6M-17 lifter evaluated with the plain model, the folded fp32 model and the folded
    bf16 model; the MPJPE change of each against the plain model.
@@ -72,13 +75,24 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--train-check", action="store_true", help="also train fp32 vs bf16 (about 8 min on 2 cores)")
     p.add_argument("--no-bench", action="store_true", help="reuse --out/bench.json instead of measuring again")
+    p.add_argument("--load", type=int, default=0, metavar="N", help="busy processes competing for the cores")
+    p.add_argument("--parts", help="only these poselift bench parts (comma-separated; default: all)")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     if a.no_bench:
         result = json.loads((out / "bench.json").read_text())
     else:
-        result = run_bench(BenchOptions(device=a.device, quick=a.quick, threads=a.threads))
+        from contextlib import nullcontext
+
+        from realtime_load import Load
+
+        parts = a.parts.split(",") if a.parts else None
+        with Load(a.load, "python") if a.load else nullcontext() as load:
+            result = run_bench(BenchOptions(device=a.device, quick=a.quick, threads=a.threads), parts)
+        if load is not None:
+            result["load_processes"], result["load_cores_used"] = a.load, load.cpu_share
+            print(f"under load: {a.load} busy processes used {load.cpu_share:.2f} cores' worth of CPU meanwhile")
         save_json(out / "bench.json", result)
     print(format_table(result))
     print(f"\n(all figures: {out / 'bench.json'})")
