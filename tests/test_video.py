@@ -149,3 +149,24 @@ def test_audio_only_file_has_no_video_stream(tmp_path):
     with pytest.raises(PoseliftError, match="no video stream") as e:
         probe(path)
     assert e.value.path == str(path)
+
+
+def test_encoder_frames_are_written_whole_padding_included():
+    """Each yuv420p plane handed to libx264 is written to its last byte (the row padding holds
+    copies of the last pixel): left unwritten it held whatever the memory held, and the same
+    frames encoded differently from run to run (seen on sports2d's 2002-pixel-wide render)."""
+    import cv2
+
+    from poselift.video import _yuv420_frame
+
+    rng = np.random.default_rng(3)
+    rgb = cv2.resize(rng.integers(0, 255, (9, 15, 3), dtype=np.uint8), (2002, 722), interpolation=cv2.INTER_CUBIC)
+    frame = _yuv420_frame(rgb)
+    flat = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+    n = 2002 * 722
+    want = [flat[:n].reshape(722, 2002), flat[n:n + n // 4].reshape(361, 1001), flat[n + n // 4:].reshape(361, 1001)]
+    for plane, data in zip(frame.planes, want):
+        whole = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        assert plane.line_size > plane.width  # there is padding to fill
+        np.testing.assert_array_equal(whole[:, :plane.width], data)
+        np.testing.assert_array_equal(whole[:, plane.width:], np.repeat(data[:, -1:], plane.line_size - plane.width, 1))
