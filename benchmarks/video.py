@@ -9,7 +9,7 @@ detection (decode + MediaPipe BlazePose + tracking; the decoding in its own thre
 (npz, json, csv, bvh, html) and the mp4 render. Then the whole of ``poselift infer`` (the
 Python call behind it, into a temporary folder) twice: as shipped, its stages overlapping
 (:mod:`poselift.background`), and with every stage one after another
-(``POSELIFT_QUEUE_DEPTH=0``). The runs are interleaved (one of each per repeat) so that a
+(``POSELIFT_QUEUE_DEPTH=0``), and as shipped without the mp4 render (``--no-video``). The runs are interleaved (one of each per repeat) so that a
 change in the machine's load touches them alike. Prints frames/s per stage, both totals and
 the pipelined total as a fraction of detection alone.
 """
@@ -60,9 +60,9 @@ def main(argv=None) -> int:
                                              motion.positions_world, rec.fps, overwrite=True, progress=False,
                                              image_size=(rec.width, rec.height), frames=motion.frames,
                                              filled=motion.filled, filled_2d=motion.filled_2d))
-        totals: dict[str, list[float]] = {"pipelined": [], "sequential": [], "detection": []}
+        totals: dict[str, list[float]] = {"pipelined": [], "sequential": [], "detection": [], "no render": []}
         for _ in range(a.repeat):  # interleaved: detection alone, then the whole run both ways
-            for name, depth in (("detection", None), ("pipelined", None), ("sequential", "0")):
+            for name, depth in (("detection", None), ("pipelined", None), ("sequential", "0"), ("no render", None)):
                 os.environ.pop("POSELIFT_QUEUE_DEPTH", None)
                 if depth is not None:
                     os.environ["POSELIFT_QUEUE_DEPTH"] = depth
@@ -70,13 +70,13 @@ def main(argv=None) -> int:
                 if name == "detection":
                     load_input(a.video, progress=False)
                 else:
-                    infer(a.video, Path(tmp) / name, overwrite=True, progress=False)
+                    infer(a.video, Path(tmp) / name, overwrite=True, progress=False, video=name != "no render")
                 totals[name].append(time.perf_counter() - t0)
         os.environ.pop("POSELIFT_QUEUE_DEPTH", None)
     t_det = min(t_det, *totals["detection"])
     n = len(rec.positions_cam)
     stages = {"detection": t_det, "lifting": t_lift, "exports": t_exp, "render": t_ren}
-    whole = {k: min(totals[k]) for k in ("pipelined", "sequential")}
+    whole = {k: min(totals[k]) for k in ("pipelined", "sequential", "no render")}
     print(f"{a.video}: {n} frames, {rec.width}x{rec.height}, {a.threads} threads, best of {a.repeat}")
     print(f"{'stage':<22}{'seconds':>9}{'frames/s':>10}")
     for k, t in stages.items():
@@ -85,7 +85,8 @@ def main(argv=None) -> int:
     for k, t in whole.items():
         print(f"{'total, ' + k:<22}{t:>9.2f}{n / t:>10.1f}")
     print(f"pipelined total: {t_det / whole['pipelined']:.2f} x detection-alone frames/s "
-          f"(sequential {t_det / whole['sequential']:.2f} x); lifting adds {100 * t_lift / t_det:.1f}% to detection "
+          f"(sequential {t_det / whole['sequential']:.2f} x, without the render (--no-video) "
+          f"{t_det / whole['no render']:.2f} x); lifting adds {100 * t_lift / t_det:.1f}% to detection "
           f"time (trajectory: {rec.trajectory})")
     if a.json:
         Path(a.json).write_text(json.dumps({"video": a.video, "frames": n, "threads": a.threads,

@@ -185,6 +185,10 @@ def _to_rgb(frame, size: tuple[int, int] | None) -> np.ndarray:
     else:
         w, h = (int(v) for v in (size if rotation in (0, 180) else size[::-1]))
         image = frame.reformat(width=w, height=h, format="rgb24", interpolation="AREA").to_ndarray()
+    # FFmpeg pads each row; a padded (strided) array costs its readers dearly (PIL's fromarray
+    # copies it pixel by pixel: 9 ms for a 1282x720 frame), one row-by-row copy 0.1 ms
+    if not image.flags.c_contiguous:
+        image = np.ascontiguousarray(image.reshape(image.shape[0], -1)).reshape(image.shape)
     return _upright(image, rotation)
 
 
