@@ -313,9 +313,9 @@ def frame_records(m: Motion, start: int = 0, stop: int | None = None):
         if m.scores is not None:
             parts["scores"] = _rounded(m.scores[sl], 4)
     names, names_2d = m.skeleton.joint_names, (m.layout_2d or m.skeleton).joint_names
+    times, whole = m.time_s[sl], m.filled_frame[sl]  # once per chunk: each is computed over every row
     for i, t in enumerate(range(start, stop)):
-        rec = {"frame": int(m.frames[t]), "time_s": round(float(m.time_s[t]), 6),
-               "filled_frame": bool(m.filled_frame[t])}
+        rec = {"frame": int(m.frames[t]), "time_s": round(float(times[i]), 6), "filled_frame": bool(whole[i])}
         rec.update({k: v[i] for k, v in parts.items() if k in ("camera", "world")})
         rec["filled"] = [] if m.filled is None else [names[j] for j in np.flatnonzero(m.filled[t])]
         if m.keypoints_2d is not None:
@@ -382,10 +382,10 @@ def write_csv(path, motion, kind: str = "camera", overwrite: bool = False, **kwa
         with open(tmp, "w", encoding="ascii", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(header)
+            times, whole = m.time_s, m.filled_frame  # once: each is computed over every row
             for t in range(T):
                 cells = ["" if not np.isfinite(v) else f % v for f, v in zip(fmt, data[t])]
-                w.writerow([int(m.frames[t]), f"{m.time_s[t]:.6f}", int(m.filled_frame[t])] + cells
-                           + [int(v) for v in flags[t]])
+                w.writerow([int(m.frames[t]), f"{times[t]:.6f}", int(whole[t])] + cells + [int(v) for v in flags[t]])
     return Path(path)
 
 
