@@ -280,3 +280,17 @@ def write_h36m_videopose3d(folder, sequences=None, sh=True, seed=0):
 LFS_POINTER = ("version https://git-lfs.github.com/spec/v1\n"
                "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
                "size 1356254098\n")
+
+
+def synthetic_sequences(n_seq=3, length=40, seed=0):
+    """A small training set: random-walk 3D poses (root-relative) and their noisy 2D."""
+    from poselift.data.dataset import SequenceSet
+
+    rng = np.random.default_rng(seed)
+    data = SequenceSet()
+    for i in range(n_seq):
+        y = np.cumsum(rng.normal(scale=0.02, size=(length, 17, 3)), axis=0)
+        y -= y[:, :1]
+        x = y[..., :2] * 0.5 + rng.normal(scale=0.01, size=(length, 17, 2))
+        data.append(x, y, subject=f"{i:02d}", clip=f"c{i}", description="", camera="0")
+    return data

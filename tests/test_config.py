@@ -8,7 +8,6 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from poselift.cli import MODEL_FLAGS, TRAIN_FLAGS, build_parser
@@ -17,6 +16,7 @@ from poselift.config import GROUPS, TrainConfig, load_toml, merge
 from poselift.errors import PoseliftError
 from poselift.models.temporal import ModelConfig
 from poselift.settings import MAY_CHANGE, MUST_MATCH, default_of, must_match, setting, setting_of
+from helpers import synthetic_sequences
 
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "poselift" / "assets"
 COMMAND_FLAGS = {"help", "config", "resume", "overwrite", "quiet"}  # train's flags that are no setting
@@ -214,17 +214,7 @@ def test_merge():
 # ---------------------------------------------------------------- resume
 
 
-def _data(n_seq=3, length=40, seed=0):
-    from poselift.data.dataset import SequenceSet
-
-    rng = np.random.default_rng(seed)
-    data = SequenceSet()
-    for i in range(n_seq):
-        y = np.cumsum(rng.normal(scale=0.02, size=(length, 17, 3)), axis=0)
-        y -= y[:, :1]
-        x = y[..., :2] * 0.5 + rng.normal(scale=0.01, size=(length, 17, 2))
-        data.append(x, y, subject=f"{i:02d}", clip=f"c{i}", description="", camera="0")
-    return data
+_data = synthetic_sequences
 
 
 def _cfg(tmp_path, **kw):

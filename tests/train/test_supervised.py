@@ -3,21 +3,13 @@ import pytest
 import torch
 
 from poselift.config import TrainConfig
-from poselift.data.dataset import SequenceSet
 from poselift.errors import PoseliftError
 from poselift.models.temporal import ModelConfig
 from poselift.train.supervised import Trainer, bn_momentum, planned_epochs
+from helpers import synthetic_sequences
 
 
-def _data(n_seq=3, length=40, seed=0):
-    rng = np.random.default_rng(seed)
-    data = SequenceSet()
-    for i in range(n_seq):
-        y = np.cumsum(rng.normal(scale=0.02, size=(length, 17, 3)), axis=0)
-        y -= y[:, :1]
-        x = y[..., :2] * 0.5 + rng.normal(scale=0.01, size=(length, 17, 2))
-        data.append(x, y, subject=f"{i:02d}", clip=f"c{i}", description="", camera="0")
-    return data
+_data = synthetic_sequences
 
 
 def _cfg(tmp_path, name, **kw):
