@@ -50,24 +50,21 @@ def _checkpoint_dir_is_a_file(d):
     return _train(d)
 
 
-def _fifteen_joint_training_file(d):
-    write_cmu_train(d / "train", subjects=("01",))
-    path = d / "train" / "cmu_01.npz"
-    with np.load(path) as z:
-        arrays = dict(z)
-    arrays["positions"] = arrays["positions"][:, :15]
-    np.savez(path, **arrays)
-    return _train(d)
+def _edited_training_file(edit):
+    """train on a CMU training file whose arrays ``edit`` changed in place."""
+    def build(d):
+        write_cmu_train(d / "train", subjects=("01",))
+        path = d / "train" / "cmu_01.npz"
+        with np.load(path) as z:
+            arrays = dict(z)
+        edit(arrays)
+        np.savez(path, **arrays)
+        return _train(d)
+    return build
 
 
-def _training_file_fps(d):
-    write_cmu_train(d / "train", subjects=("01",))
-    path = d / "train" / "cmu_01.npz"
-    with np.load(path) as z:
-        arrays = dict(z)
-    arrays["fps"] = np.float64(np.inf)
-    np.savez(path, **arrays)
-    return _train(d)
+_fifteen_joint_training_file = _edited_training_file(lambda a: a.update(positions=a["positions"][:, :15]))
+_training_file_fps = _edited_training_file(lambda a: a.update(fps=np.float64(np.inf)))
 
 
 def _checkpoint_meta(meta: dict | str):
