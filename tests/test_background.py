@@ -124,9 +124,8 @@ def test_queue_depth_from_the_environment(monkeypatch):
                     reason="video extra not installed")
 def test_the_pipelined_video_path_writes_what_the_sequential_one_writes(tmp_path, monkeypatch):
     """`poselift infer` on the demo clip with its stages overlapping (decoding beside the
-    detector, the render's decoding and encoding beside its drawing, the exports beside the
-    render) and with every stage one after another (POSELIFT_QUEUE_DEPTH=0): the same files,
-    byte for byte (the npz's arrays value for value: a zip records when it was written; the
+    detector, the render's decoding and encoding beside its drawing) and with every stage one
+    after another (POSELIFT_QUEUE_DEPTH=0): the same files, byte for byte (the npz's arrays value for value: a zip records when it was written; the
     page's plot element has a random id)."""
     from poselift.demo import demo_clip_path
     from poselift.infer import infer

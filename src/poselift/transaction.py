@@ -524,21 +524,6 @@ class OutputTransaction:
             raise
         return self
 
-    @contextmanager
-    def joined(self):
-        """``with tx.joined():`` in a helper thread of the run (exports written beside the
-        render): the thread's writers join this transaction instead of opening their own, so
-        their files are staged and committed with the rest. Claim the names in the run's
-        thread first: claims are not meant to race."""
-        key = (self._key[0], threading.get_ident())
-        if key in _active:
-            raise RuntimeError("this thread has a transaction on the folder already")
-        _active[key] = self
-        try:
-            yield self
-        finally:
-            _active.pop(key, None)
-
     def __exit__(self, exc_type, exc, tb) -> bool:
         try:
             if exc_type is None:
