@@ -2,6 +2,7 @@
 progress leave no partial output, and after the next run no leftover either; two runs into one
 folder: the second fails at once with one line, the first writes its whole set."""
 
+import contextlib
 import json
 import os
 import random
@@ -182,14 +183,26 @@ def wait_for_lock(proc, folder: Path, timeout=120):
         time.sleep(0.005)
 
 
+@contextlib.contextmanager
+def stopped(proc):
+    """``proc`` held still (SIGSTOP) inside the block, its folder locked however fast it would
+    have finished, and let go on after it."""
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGCONT)
+
+
 def test_two_infer_runs_into_one_folder(tmp_path):
     a = coco_file(tmp_path / "a" / "dets.json", frames=60, seed=1)
     b = coco_file(tmp_path / "b" / "dets.json", frames=60, seed=2)  # other keypoints, the same output names
     out = tmp_path / "out"
-    first = start(["infer", a, "--out", out, "--width", "1000", "--height", "800", "-q"])  # renders: holds on longer
+    first = start(["infer", a, "--out", out, "--width", "1000", "--height", "800", "-q"])
     wait_for_lock(first, out)
-    second = start(infer_args(b, out, "--overwrite"))
-    second.wait(timeout=300)
+    with stopped(first):
+        second = start(infer_args(b, out, "--overwrite"))
+        second.wait(timeout=300)
     err = one_line_or_none(second)
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert second.returncode == 2 and len(lines) == 1 and "Traceback" not in err, err
@@ -212,8 +225,9 @@ def test_two_train_runs_into_one_folder(tmp_path):
             "--threads", "1", "-q"]
     first = start(args)
     wait_for_lock(first, run)
-    second = start(args + ["--resume"])
-    second.wait(timeout=300)
+    with stopped(first):
+        second = start(args + ["--resume"])
+        second.wait(timeout=300)
     err = one_line_or_none(second)
     assert second.returncode == 2 and err.strip() == f"poselift: error: {run}: another poselift run is writing here" \
         f" (process {first.pid}): wait for it to finish or choose another folder", err

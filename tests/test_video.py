@@ -62,6 +62,29 @@ def test_display_rotation_is_applied(tmp_path):
     upright = next(iter_frames(path))
     assert upright.shape == (48, 32, 3)
     assert upright[-8:, :8].mean() > 200 and upright[:8, :8].mean() < 50  # top-left went bottom-left
+    small = next(iter_frames(path, size=(16, 24)))  # the size is the upright frame's
+    assert small.shape == (24, 16, 3)
+    assert small[-4:, :4].mean() > 200 and small[:4, :4].mean() < 50
+
+
+def test_scaled_decoding_is_the_area_average(tmp_path):
+    """``size``: scaled in YUV then converted to RGB, within a few levels of converting the
+    whole frame and averaging it down (cv2's area average; this saturated test pattern is the
+    hard case for the 4:2:0 chroma: 1.3-2.7 levels, FFmpeg's scaled RGB 0.9-1.6)."""
+    import cv2
+
+    path = tmp_path / "clip.mp4"
+    write_mp4(path, frames=4, height=96, width=128)
+    whole = list(iter_frames(path))
+    for size in ((64, 48), (96, 72), (40, 30)):  # 2x, 0.75x and 3.2x smaller
+        small = list(iter_frames(path, size=size))
+        assert len(small) == 4
+        for full, got in zip(whole, small):
+            assert got.shape == (size[1], size[0], 3) and got.dtype == np.uint8 and got.flags.c_contiguous
+            want = cv2.resize(full.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+            assert np.abs(got - want).mean() < 3.0
+    with pytest.raises(ValueError, match="even"):
+        next(iter_frames(path, size=(63, 48)))
 
 
 def test_gif_round_trip(tmp_path):
