@@ -34,11 +34,11 @@ from poselift.infer import default_checkpoint
 DATA = Path(os.environ.get("POSELIFT_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
-def precision_check(out: Path) -> dict:
+def precision_check(out: Path, device: str = "cpu") -> dict:
     ck = default_checkpoint("h36m17")
     rows = {}
     for precision in ("reference", "fp32", "bf16"):
-        res = evaluate_checkpoint(ck, DATA / "cmu" / "val", "gt", progress=False, precision=precision)
+        res = evaluate_checkpoint(ck, DATA / "cmu" / "val", "gt", progress=False, precision=precision, device=device)
         rows[precision] = {k: res[k] for k in ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")}
     for precision in ("fp32", "bf16"):
         rows[precision]["mpjpe_change"] = rows[precision]["mpjpe"] - rows["reference"]["mpjpe"]
@@ -99,7 +99,7 @@ def main() -> None:
     if not (DATA / "cmu" / "val").is_dir():
         print(f"\nno CMU-17 data under {DATA}: accuracy checks skipped")
         return
-    rows = precision_check(out)
+    rows = precision_check(out, a.device)
     print("\nBundled Human3.6M-17 lifter on CMU-17 val, input gt (mm):")
     print("| inference path | MPJPE | P-MPJPE | N-MPJPE | MPJVE | MPJPE change |")
     print("|---|---|---|---|---|---|")

@@ -203,6 +203,20 @@ def _negative_gap(d):
     return _infer(_mmpose(d / "dets.json", _pixels()), d, "--max-gap", "-1")
 
 
+def _infer_on_a_missing_gpu(d):
+    return _infer(_mmpose(d / "dets.json", _pixels()), d, "--device", "cuda:7")  # no machine here has 8 GPUs
+
+
+def _evaluate_on_an_unknown_device(d):
+    write_bench(d / "bench" / "bench_09.npz")
+    return ["evaluate", "--checkpoint", "default", "--bench", str(d / "bench"), "--device", "tpu", "-q"]
+
+
+def _train_on_a_missing_gpu(d):
+    write_cmu_train(d / "train", subjects=("01",))
+    return _train(d) + ["--device", "cuda:7"]
+
+
 def _person_not_an_id_or_box(d):
     return _infer(_mmpose(d / "dets.json", _pixels()), d, "--person", "the woman")
 
@@ -302,6 +316,9 @@ CASES = [
     Case("field of view in radians", _field_of_view_in_radians, "--fov must be degrees"),
     Case("both a focal length and a field of view", _focal_and_field_of_view, "--focal or --fov, not both"),
     Case("negative --max-gap", _negative_gap, "--max-gap is a number of frames"),
+    Case("--device naming a GPU this machine lacks (infer)", _infer_on_a_missing_gpu, "--device cuda:7: "),
+    Case("--device naming a GPU this machine lacks (train)", _train_on_a_missing_gpu, "--device cuda:7: "),
+    Case("--device that is no device (evaluate)", _evaluate_on_an_unknown_device, "--device tpu: unknown device"),
     Case("--person that is neither an id nor a box", _person_not_an_id_or_box, "--person takes an id"),
     Case("--people all on a keypoint file", _everyone_from_a_keypoint_file, "--people all needs a video",
          "dets.json"),

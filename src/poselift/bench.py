@@ -325,10 +325,10 @@ def machine() -> dict:
 
 def run_bench(opt: BenchOptions, parts=None, progress: bool = True) -> dict:
     """All parts, each in a fresh process (so that its peak memory is its own)."""
-    opt = opt.scaled()
-    device = torch.device(opt.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise PoseliftError("--device cuda asked for, but this torch sees no CUDA device")
+    from .predict import resolve_device
+
+    device = resolve_device(opt.device)
+    opt = replace(opt.scaled(), device=str(device))  # "auto" settled once, for every part
     names = list(parts or PARTS)
     if device.type != "cpu":
         names = [n for n in names if not n.startswith("stream")]  # streaming is a CPU path

@@ -39,7 +39,7 @@ METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
 SCALE = {"pck": 100.0, "auc": 100.0}  # percentages; every other figure metres → mm
 
 
-from .predict import CHUNK, load_model, predict_sequence  # noqa: E402, F401  (the inference core)
+from .predict import CHUNK, load_model, predict_sequence, resolve_device  # noqa: E402, F401  (the inference core)
 
 
 def bench_inputs(subj: BenchSubject, c: int, sl: slice, input_kind: str, layout: str = "h36m17",
@@ -135,14 +135,14 @@ def _jobs(subjects: list[BenchSubject]):
 def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
                    flip_test: bool = True, progress: bool = True, layout: str = "h36m17",
                    extra_metrics: tuple[str, ...] = (), layout_out: str = "h36m17", map_joints: bool = False,
-                   norm: str = "screen") -> dict:
+                   norm: str = "screen", device="cpu") -> dict:
     """Evaluate ``model`` on benchmark subjects with the 2D source ``input_kind``; returns
     overall, per-subject, per-description, per-camera and per-clip tables (mm; ``pck`` and
     ``auc`` among ``extra_metrics`` in %). ``layout`` and ``layout_out`` are the model's
     input and output layouts. ``map_joints``: 2D of another layout is mapped to ``layout``
     and a model predicting other joints than the data's is scored on the joints both share
     (``scored_joints`` in the result). ``norm``: the model's input normalisation (its
-    checkpoint's ``input_norm``)."""
+    checkpoint's ``input_norm``). ``device``: where ``model`` is (the inputs go there)."""
     _check_source(subjects, input_kind)
     skel_in, skel_out = get_skeleton(layout), get_skeleton(layout_out)
     data_skel = subjects[0].skeleton
@@ -160,7 +160,8 @@ def evaluate_bench(model: TemporalModel, subjects: list[BenchSubject], input_kin
         if x2d.shape[1] != model.cfg.joints_in:
             raise PoseliftError(f"benchmark has {x2d.shape[1]} joints but the model takes {model.cfg.joints_in}")
         target = root_relative(subj.positions_3d_camera[c, sl].astype(np.float64))
-        pred = predict_sequence(model, x2d, flip_test, skeleton_in=skel_in, skeleton_out=skel_out).astype(np.float64)
+        pred = predict_sequence(model, x2d, flip_test, skeleton_in=skel_in, skeleton_out=skel_out,
+                                device=device).astype(np.float64)
         if pick_pred is not None:  # both root-relative about joint 0, which shared_joints keeps first
             pred, target = pred[:, pick_pred], target[:, pick_target]
         n = len(target)
@@ -191,14 +192,14 @@ TRAJECTORY_METRICS = ("root", "depth", "abs_mpjpe")
 def evaluate_trajectory(model: TemporalModel, subjects: list[BenchSubject], input_kind: str = "gt",
                         pose_model: TemporalModel | None = None, flip_test: bool = True, progress: bool = True,
                         layout: str = "h36m17", pose_layout: str = "h36m17", norm: str = "intrinsic",
-                        pose_norm: str = "screen") -> dict:
+                        pose_norm: str = "screen", device="cpu") -> dict:
     """Root placement on benchmark subjects (mm): ``root`` (distance of the predicted root
     from the true one, camera frame), ``depth`` (its |z| part) and, given a pose model,
     ``abs_mpjpe`` (joints of pose + root against the true camera-frame joints) and the same
     three figures for root placement by reprojection of that pose (``reproj_*``). The
     trajectory model sees its 2D normalised as ``norm`` says (intrinsics-normalised with the
     true intrinsics), the pose model as ``pose_norm`` says (the checkpoints' ``input_norm``);
-    reprojection works in intrinsics-normalised coordinates."""
+    reprojection works in intrinsics-normalised coordinates. ``device``: where the models are."""
     from .root import root_by_reprojection
     from .skeleton import ROOT1
 
@@ -208,13 +209,12 @@ def evaluate_trajectory(model: TemporalModel, subjects: list[BenchSubject], inpu
                                              disable=not progress, dynamic_ncols=True):
         truth = subj.positions_3d_camera[c, sl].astype(np.float64)
         uv = bench_inputs(subj, c, sl, input_kind, layout, norm=norm)
-        root = predict_sequence(model, uv, flip_test, get_skeleton(layout), ROOT1).astype(np.float64)
+        root = predict_sequence(model, uv, flip_test, get_skeleton(layout), ROOT1, device=device).astype(np.float64)
         values = {"root": np.linalg.norm(root[:, 0] - truth[:, 0], axis=-1).sum(),
                   "depth": np.abs(root[:, 0, 2] - truth[:, 0, 2]).sum()}
         if pose_model is not None:
             pose = predict_sequence(pose_model, bench_inputs(subj, c, sl, input_kind, pose_layout, norm=pose_norm),
-                                    flip_test,
-                                    get_skeleton(pose_layout)).astype(np.float64)
+                                    flip_test, get_skeleton(pose_layout), device=device).astype(np.float64)
             pose -= pose[:, :1]
             values["abs_mpjpe"] = mpjpe_frames(pose + root, truth).sum()
             uv_pose = bench_inputs(subj, c, sl, input_kind, pose_layout, norm="intrinsic")
@@ -277,12 +277,13 @@ def _layout_advice(data: str, model_out: str, data_skel: str) -> str:
 def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip_test: bool = True,
                         progress: bool = True, threads: int = 0, pose_checkpoint=None, *, data: str = "cmu",
                         dataset=None, subjects=None, actions=None, precision: str = "fp32",
-                        map_joints: bool = False) -> dict:
+                        map_joints: bool = False, device: str = "cpu") -> dict:
     """Evaluate a pose model, or a trajectory model (with ``pose_checkpoint``: also the
     absolute error of pose + root and the reprojection baseline), on CMU-17 benchmark files
     (``bench_dir``) or a prepared ``dataset`` of kind ``data`` (see :func:`load_eval_subjects`).
     ``precision``: how the model runs (see :func:`~poselift.models.folded.inference_model`).
     ``map_joints``: score a model of another joint layout (see :func:`evaluate_bench`).
+    ``device``: cpu, cuda, cuda:N or auto (:func:`~poselift.predict.resolve_device`).
     The result's ``headline`` is the figure the benchmark publishes (see the module's notes)."""
     from .data.protocols import protocol
     from .encode import input_norm
@@ -290,7 +291,8 @@ def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip
 
     if threads > 0:
         torch.set_num_threads(threads)
-    model, meta = load_model(checkpoint)
+    dev = resolve_device(device)
+    model, meta = load_model(checkpoint, dev)
     layout = meta.get("skeleton_in", "h36m17")
     found = load_eval_subjects(data, bench_dir, dataset, input_kind, subjects, actions)
     model_out = meta.get("skeleton_out", "h36m17")
@@ -304,24 +306,25 @@ def evaluate_checkpoint(checkpoint, bench_dir=None, input_kind: str = "gt", flip
     if meta.get("target", "pose") == "trajectory":
         pose_model, pose_layout, pose_norm = None, "h36m17", "screen"
         if pose_checkpoint is not None:
-            pose_model, pose_meta = load_model(pose_checkpoint)
+            pose_model, pose_meta = load_model(pose_checkpoint, dev)
             if pose_meta.get("target", "pose") != "pose":
                 raise PoseliftError("not a pose model", pose_checkpoint)
             pose_layout, pose_norm = pose_meta.get("skeleton_in", "h36m17"), input_norm(pose_meta)
         if pose_model is not None:
             pose_model = inference_model(pose_model, precision)
         result = evaluate_trajectory(inference_model(model, precision), found, input_kind, pose_model, flip_test,
-                                     progress, layout, pose_layout, input_norm(meta), pose_norm)
+                                     progress, layout, pose_layout, input_norm(meta), pose_norm, device=dev)
         result["pose_checkpoint"] = str(pose_checkpoint) if pose_checkpoint else None
     else:
         result = evaluate_bench(inference_model(model, precision), found, input_kind, flip_test, progress, layout=layout,
                                 extra_metrics=protocol(data).extra_metrics, layout_out=model_out,
-                                map_joints=map_joints, norm=input_norm(meta))
+                                map_joints=map_joints, norm=input_norm(meta), device=dev)
     result["data"] = data
     result["input_layout"] = layout
     result["checkpoint"] = str(checkpoint)
     result["model"] = meta["model"]
     result["precision"] = precision
+    result["device"] = str(dev)
     result["subjects"] = [s.subject for s in found]
     add_headline(result)
     return result

@@ -289,7 +289,7 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
                 trajectory: str = "auto", min_score: float = 0.3, source=None, rigid: bool = True,
                 person_height: float | None = None, fuse: bool = True, max_gap: int | None = None,
                 trim: bool = False, smooth: str = "none", pin_feet: bool = False,
-                detector_size: bool = True) -> Reconstruction:
+                detector_size: bool = True, device: str = "cpu") -> Reconstruction:
     """A :class:`~poselift.detect.keypoints.KeypointSequence` → :class:`Reconstruction`.
 
     Decides which frames to lift (:func:`~poselift.detect.fill.plan_gaps`: frames showing the
@@ -313,12 +313,15 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     detector's is read from the image); the root stays where the root model put it. ``smooth``:
     "none", "butterworth" (zero-phase, 6 Hz) or "one-euro" (:mod:`poselift.smooth`), applied to
     the placed joints. With ``pin_feet`` each ankle is held still while its foot is on the floor
-    (:mod:`poselift.contact`). The report gives the foot skate either way.
+    (:mod:`poselift.contact`). The report gives the foot skate either way. ``device``: where
+    the models run (cpu, cuda, cuda:N or auto; :func:`~poselift.predict.resolve_device`).
     """
     from .checks import in_range, number, optional, whole
     from .detect.fill import MAX_GAP, fill_gaps, plan_gaps
+    from .predict import resolve_device
 
     w, h, rate = image_and_rate(width, height, fps, seq.width, seq.height, seq.fps, source)
+    device = resolve_device(device)
     min_score = in_range("min_score", min_score, 0, 1)
     max_gap = optional(whole, "max_gap", max_gap, 0)
     person_height = optional(number, "person_height", person_height, 0.3, 3.0, lo_open=True, hi_open=True,
@@ -328,7 +331,7 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     plan = plan_gaps(seq, min_score, MAX_GAP if max_gap is None else max_gap)
     full, report = fill_gaps(seq, min_score=min_score)  # every joint of every frame: the lifter needs them
     layout = seq.layout
-    lifter = Lifter(checkpoint, layout=layout)
+    lifter = Lifter(checkpoint, device=device, layout=layout)
     kp_pose, sc_pose, layout_pose = full.keypoints, full.scores, layout
     notes = [plan.summary()]
     if lifter.layout_in != layout:
@@ -342,7 +345,7 @@ def reconstruct(seq, *, checkpoint=None, width: int | None = None, height: int |
     T, kept = len(seq), plan.kept
     pose_rel = np.full((T, 17, 3), np.nan)
     root = np.full((T, 1, 3), np.nan)
-    traj = TrajectoryModel(traj_path) if traj_path is not None else None
+    traj = TrajectoryModel(traj_path, device=device) if traj_path is not None else None
     for a, b in plan.segments:  # each run of kept frames is a sequence of its own
         rel = lifter.lift(kp_pose[a:b], w, h, source=source, focal=f_px)
         pose_rel[a:b] = rel - rel[:, :1]  # the root where the root model puts it (the lift's is ~0 already)
@@ -547,7 +550,8 @@ def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, perso
           fov: float | None = None, overwrite: bool = False, video: bool = True, gif: bool = False,
           progress: bool = True, min_score: float = 0.3, trajectory: str = "auto", rigid: bool = True,
           person_height: float | None = None, fuse: bool = True, max_gap: int | None = None,
-          trim: bool = False, smooth: str = "none", pin_feet: bool = False, detector_size: bool = True) -> dict:
+          trim: bool = False, smooth: str = "none", pin_feet: bool = False, detector_size: bool = True,
+          device: str = "cpu") -> dict:
     """Video or 2D keypoint file in; 3D motion, renders and exports out.
 
     Returns ``{kind: path}`` for everything written plus ``"report"`` (a one-line summary of
@@ -559,7 +563,7 @@ def infer(source, out_dir, *, checkpoint=None, allow_pickle: bool = False, perso
                dict(checkpoint=checkpoint, width=width, height=height, fps=fps, focal=focal, fov=fov,
                     trajectory=trajectory, min_score=min_score, rigid=rigid, person_height=person_height,
                     fuse=fuse, max_gap=max_gap, trim=trim, smooth=smooth, pin_feet=pin_feet,
-                    detector_size=detector_size),
+                    detector_size=detector_size, device=device),
                video=video, gif=gif, overwrite=overwrite, progress=progress)
     return dict(rec.outputs, report=rec.summary)
 
@@ -568,7 +572,7 @@ def infer_video(path, out_dir=None, *, person=None, focal: float | None = None, 
                 checkpoint=None, trajectory: str = "auto", overwrite: bool = False, render: bool = True,
                 gif: bool = False, progress: bool = True, rigid: bool = True, person_height: float | None = None,
                 fuse: bool = True, max_gap: int | None = None, trim: bool = False, smooth: str = "none",
-                pin_feet: bool = False, detector_size: bool = True) -> Reconstruction:
+                pin_feet: bool = False, detector_size: bool = True, device: str = "cpu") -> Reconstruction:
     """One call: a video → :class:`Reconstruction` (3D joints per frame, camera and world
     frames); with ``out_dir`` also every export and render (see :func:`write_outputs`).
     The options: see :func:`reconstruct`."""
@@ -580,5 +584,5 @@ def infer_video(path, out_dir=None, *, person=None, focal: float | None = None, 
     return _run(path, out_dir, dict(person=person),
                 dict(checkpoint=checkpoint, focal=focal, fov=fov, trajectory=trajectory, rigid=rigid,
                      person_height=person_height, fuse=fuse, max_gap=max_gap, trim=trim, smooth=smooth,
-                     pin_feet=pin_feet, detector_size=detector_size),
+                     pin_feet=pin_feet, detector_size=detector_size, device=device),
                 video=render, gif=gif, overwrite=overwrite, progress=progress)

@@ -1,4 +1,5 @@
-"""The inference core: a checkpoint's model, and a whole 2D sequence lifted through it.
+"""The inference core: a checkpoint's model, the device it runs on, and a whole 2D sequence
+lifted through it.
 
 Shared by evaluation (:mod:`poselift.evaluate`) and inference (:mod:`poselift.infer`,
 :mod:`poselift.stream`, ONNX export), below all of them: inference is not part of evaluation.
@@ -18,7 +19,26 @@ from .models.checkpoint import load_checkpoint, model_config, read_meta
 from .models.temporal import TemporalModel
 from .skeleton import H36M17, Skeleton, flip_pose
 
-__all__ = ["CHUNK", "load_model", "predict_sequence"]
+__all__ = ["CHUNK", "load_model", "predict_sequence", "resolve_device"]
+
+
+def resolve_device(name: str, dist=None) -> torch.device:
+    """``cpu``, ``cuda[:i]`` or ``auto`` (CUDA when there is one); distributed: this process's GPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if dist and name == "cuda":
+        name = f"cuda:{dist.local_rank}"
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise PoseliftError(f"--device {name}: unknown device (cpu, cuda, cuda:N or auto)")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise PoseliftError(f"--device {name}: this torch sees no CUDA device (a CPU-only build, or no GPU here)")
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise PoseliftError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def load_model(path, device: str = "cpu") -> tuple[TemporalModel, dict]:

@@ -34,7 +34,7 @@ def cmd_evaluate(a) -> int:
                               progress=not a.quiet, threads=a.threads, pose_checkpoint=pose, data=a.data,
                               dataset=a.dataset, subjects=split_list(a.subjects) or None,
                               actions=split_list(a.actions) or None, precision=a.precision,
-                              map_joints=a.map_joints)
+                              map_joints=a.map_joints, device=a.device)
     where = a.bench if a.data == "cmu" else a.dataset
     print(format_report(res, title=f"{a.checkpoint} on {where}, input {a.input} (mm)",
                         by_description=a.by_description))
@@ -124,6 +124,7 @@ def add_evaluate_parsers(sub) -> None:
                    help="for a trajectory model: the pose model to combine it with ('default': the bundled one "
                         "for --layout), adding absolute errors and the reprojection baseline")
     s.add_argument("--threads", type=THREADS.flag("--threads"), default=0, help="torch threads (0: torch's default)")
+    s.add_argument("--device", default="cpu", help="where the model runs: cpu, cuda, cuda:N or auto (CUDA if any)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_evaluate)

@@ -15,7 +15,12 @@ def cmd_infer(a) -> int:
 
     check_focal(a.focal, a.fov)  # before the (slow) detection
     if a.realtime:
+        if a.device != "cpu":
+            raise PoseliftError("--device goes without --realtime (the streaming lifter runs on the CPU)")
         return _infer_realtime(a)
+    from ..predict import resolve_device
+
+    resolve_device(a.device)  # before the (slow) detection
     if a.jsonl:
         raise PoseliftError("--jsonl goes with --realtime")
     if a.threads is not None:
@@ -38,7 +43,7 @@ def cmd_infer(a) -> int:
                            focal=a.focal, fov=a.fov, overwrite=a.overwrite, video=not a.no_video, gif=a.gif,
                            progress=not a.quiet, min_score=a.min_score, trajectory=a.trajectory,
                            rigid=not a.free_bones, fuse=not a.lift_only, max_gap=a.max_gap, trim=a.trim,
-                           smooth=a.smooth, pin_feet=a.pin_feet, detector_size=not a.lift_size)
+                           smooth=a.smooth, pin_feet=a.pin_feet, detector_size=not a.lift_size, device=a.device)
         report = out.pop("report")
         for k, v in out.items():
             print(f"{k}: {v}")
@@ -49,7 +54,7 @@ def cmd_infer(a) -> int:
                 video=not a.no_video, gif=a.gif, progress=not a.quiet, min_score=a.min_score,
                 trajectory=a.trajectory, rigid=not a.free_bones, person_height=a.person_height,
                 fuse=not a.lift_only, max_gap=a.max_gap, trim=a.trim, smooth=a.smooth, pin_feet=a.pin_feet,
-                detector_size=not a.lift_size)
+                detector_size=not a.lift_size, device=a.device)
     report = out.pop("report")
     for k, v in out.items():
         print(f"{k}: {v}")
@@ -111,6 +116,9 @@ def add_infer_parser(sub) -> None:
                                   "with --realtime also a camera (0 = /dev/video0) or a stream URL")
     g.add_argument("--checkpoint", default="default", help="pose model (default: the bundled one for the input)")
     g.add_argument("--allow-pickle", action="store_true", help="read legacy pickled files (trusted files only)")
+    g.add_argument("--device", default="cpu",
+                   help="where the lifting models run: cpu, cuda, cuda:N or auto (CUDA if any; the 2D detector "
+                        "stays on the CPU)")
     g.add_argument("--layout", choices=["coco17", "h36m17"], help="joint layout of a keypoint file (default coco17)")
     g.add_argument("--width", type=Limit(int, 1, MAX_IMAGE_SIDE, unit="pixels").flag("--width"),
                    help="image width in pixels, when the keypoint file lacks it")

@@ -30,6 +30,7 @@ from ..metrics import mpjpe, weighted_mpjpe
 from ..skeleton import get_skeleton
 from ..models.build import build_model
 from ..models.temporal import causal_shift, receptive_field
+from ..predict import resolve_device
 from .checkpoint import load_checkpoint, load_tensors, save_checkpoint
 from . import distributed
 from .ema import WeightAverage
@@ -172,18 +173,6 @@ def make_sampler(cfg: TrainConfig, data: SequenceSet, labels: bool = True, camer
         roots=data.roots_3d if cameras and labels else None,
         intrinsics=data.intrinsics if cameras else None,
     )
-
-
-def resolve_device(name: str, dist=None) -> torch.device:
-    """``cpu``, ``cuda[:i]`` or ``auto`` (CUDA when there is one); distributed: this process's GPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if dist and name == "cuda":
-        name = f"cuda:{dist.local_rank}"
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise PoseliftError(f"device {name!r} asked for, but this torch sees no CUDA device")
-    return device
 
 
 @dataclass
