@@ -36,7 +36,7 @@ def resolve_device(name: str, dist=None) -> torch.device:
         raise PoseliftError(f"--device {name}: unknown device (cpu, cuda, cuda:N or auto)")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise PoseliftError(f"--device {name}: this torch sees no CUDA device (a CPU-only build, or no GPU here)")
-    if device.index is not None and device.index >= torch.cuda.device_count():
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise PoseliftError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return device
 

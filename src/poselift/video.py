@@ -183,8 +183,9 @@ def _to_rgb(frame, size: tuple[int, int] | None) -> np.ndarray:
     rotation = _rotation(frame)
     if size is None:
         image = frame.to_ndarray(format="rgb24")
-    else:  # scaled in YUV 4:2:0 (area averaging), then converted: a third of the CPU of FFmpeg's scaled
-        # RGB output (6.6 → 2.1 ms a frame for 1768x994 → 1282x720), within 1-2 levels of it
+    else:  # scaled in YUV 4:2:0 (area averaging), then converted: less than half the CPU of FFmpeg's
+        # scaled RGB output (1768x994 → 1282x720: 5.5 → 2.3 ms a frame; benchmarks/render.py), within
+        # 1-2 grey levels of it
         import cv2
 
         w, h = (int(v) for v in (size if rotation in (0, 180) else size[::-1]))
