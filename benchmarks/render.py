@@ -6,16 +6,15 @@ Defaults to the bundled demo clip. Detects and lifts once (not timed), then time
 the render on its own (best of ``--repeat``): decoding the input (``iter_frames``, every
 frame) at full size and scaled to the 2D panel as the render does, then over the first
 ``--frames``: scaling decoded frames to the panel the render's way and the way before it
-(with each one's distance from the exact area average), drawing the 2D skeleton on the panel, drawing the 3D panel
-(:class:`~poselift.render.panel3d.Pose3DPanel`) and encoding the side-by-side frames
-(:class:`~poselift.video.VideoWriter`, libx264); then the whole ``render_video`` as ``poselift
-infer`` calls it, every frame: with its stages in threads (the default) and one after another
-(``queue_depth=0``; the same file, checked). Prints milliseconds per
-frame (wall clock and CPU, the CPU summed over threads) and frames/s. ``--presets`` also
-encodes the same frames with other libx264 settings (``PRESET`` or ``PRESET:CRF``; the
-render's own, :data:`poselift.video.PRESET` and ``CRF``, comes first): time, file size and
-PSNR against the
-frames encoded.
+(with each one's distance from the exact area average), drawing the 2D skeleton on the
+panel, drawing the 3D panel (:class:`~poselift.render.panel3d.Pose3DPanel`) and encoding the
+side-by-side frames (:class:`~poselift.video.VideoWriter`, libx264); then the whole
+``render_video`` as ``poselift infer`` calls it, every frame: with its stages in threads (the
+default) and one after another (``queue_depth=0``; the same file, checked). Prints
+milliseconds per frame (wall clock and CPU, the CPU summed over threads) and frames/s.
+``--presets`` also encodes the same frames with other libx264 settings (``PRESET`` or
+``PRESET:CRF``; the render's own, :data:`poselift.video.PRESET` and ``CRF``, comes first):
+time, file size and PSNR against the frames encoded.
 """
 
 from __future__ import annotations
@@ -45,7 +44,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--height", type=int, default=720, help="output height (the render's default)")
     p.add_argument("--frames", type=int, default=100, help="frames held in memory for the parts")
-    p.add_argument("--presets", default="", help="libx264 presets to compare, comma-separated, each PRESET or PRESET:CRF")
+    p.add_argument("--presets", default="",
+                   help="libx264 settings to compare, comma-separated, each PRESET or PRESET:CRF")
     p.add_argument("--json", help="write the timings here")
     a = p.parse_args(argv)
 
@@ -80,7 +80,8 @@ def main(argv=None) -> int:
                 small.append(frame)
 
     timings = {"decode": best(decode), "decode to panel": best(lambda: decode((left_w, height)))}
-    timings.update(scaling(a.video, m, (left_w, height), best, levels := {}))
+    levels: dict[str, float] = {}  # each scaling's distance from the exact area average
+    timings.update(scaling(a.video, m, (left_w, height), best, levels))
     out = np.empty((m, height, left_w + height, 3), np.uint8)
 
     def overlay():
